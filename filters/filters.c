@@ -1,0 +1,22 @@
+/*
+ * filters.c - the table of all filters.
+ */
+#include <string.h>
+
+#include "filters.h"
+
+extern const struct filter_ops flt_access_ops;
+
+const struct filter_ops *const filter_table[] = {
+	&flt_access_ops,
+	NULL
+};
+
+const struct filter_ops *
+filter_find(const char *name)
+{
+	for (size_t i = 0; filter_table[i] != NULL; i++)
+		if (strcmp(filter_table[i]->name, name) == 0)
+			return filter_table[i];
+	return NULL;
+}

@@ -1,0 +1,875 @@
+/*
+ * backend.c - connections to the backup MX, and the capability probe.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "backend.h"
+#include "config.h"
+#include "data.h"
+#include "log.h"
+#include "smtp_reply.h"
+#include "spool.h"
+#include "stats.h"
+#include "tls.h"
+#include "util.h"
+
+#define MSG_CHUNK		(256u << 10)	/* spool bytes per refill */
+#define MSG_LOWAT		(64u << 10)	/* refill below this */
+#define QUIT_WAIT_MS		1000
+#define PROBE_DOWN_MS		5000		/* probe faster while down */
+
+enum bstate {
+	B_CONNECTING = 0, B_GREETING, B_EHLO, B_HELO, B_STARTTLS, B_TLS,
+	B_EHLO_TLS, B_READY, B_QUITTING, B_FAILED
+};
+
+enum timer_kind { T_NONE = 0, T_CONNECT, T_REPLY, T_IDLE, T_QUIT };
+
+struct bcmd {
+	struct bcmd		*next;
+	char			*line;		/* NULL: end of message */
+	size_t			 len;
+	backend_reply_fn	 cb;
+	void			*arg;
+};
+
+struct backend {
+	struct event_base	*base;
+	struct config		*cfg;		/* reference held */
+	char			 sid[40];
+	struct backend_owner	 own;
+	struct bufferevent	*bev;
+	enum bstate		 state;
+	int			 was_ready;
+	int			 tls;
+	int			 dead;		/* owner gone: no callbacks */
+	int			 failing;
+	struct ehlo_caps	 caps;
+	struct bcmd		*out_head, *out_tail;	/* not sent yet */
+	struct bcmd		*wait_head, *wait_tail;	/* sent, awaiting reply */
+	/* the message being sent */
+	const struct spool	*msg;
+	uint64_t		 msg_off;
+	struct data_stuff	 stuff;
+	struct bcmd		*msg_cmd;
+	/* one timer for every deadline, one event for the deferred free */
+	struct event		*timer;
+	enum timer_kind		 tkind;
+	struct event		*free_ev;
+	unsigned		 uses;
+	const char		*where;
+	int			 connect_failed;
+};
+
+static uint64_t open_count;
+
+static void	 b_read(struct bufferevent *bev, void *arg);
+static void	 b_write(struct bufferevent *bev, void *arg);
+static void	 b_event(struct bufferevent *bev, short what, void *arg);
+static void	 b_timer(evutil_socket_t fd, short what, void *arg);
+static void	 b_free_cb(evutil_socket_t fd, short what, void *arg);
+static void	 b_fail(struct backend *b, enum backend_fail f, const char *why);
+static void	 b_pump(struct backend *b);
+static void	 b_arm(struct backend *b);
+static void	 b_send_ehlo(struct backend *b, const char *verb);
+static void	 b_ready(struct backend *b);
+static void	 b_refill(struct backend *b);
+static void	 b_schedule_free(struct backend *b);
+static void	 known_caps_update(const struct ehlo_caps *c);
+static void	 health_set(enum backend_health h, const char *why);
+
+/* ---- lifecycle -------------------------------------------------------- */
+
+struct backend *
+backend_open(struct event_base *base, const struct config *c,
+    const char *session_id, const struct backend_owner *owner,
+    const struct backend_client *client)
+{
+	struct backend *b = xcalloc(1, sizeof(*b));
+
+	b->base = base;
+	b->cfg = config_ref((struct config *)c);
+	str_copy(b->sid, sizeof(b->sid), session_id);
+	b->own = *owner;
+	b->timer = evtimer_new(base, b_timer, b);
+	b->free_ev = event_new(base, -1, 0, b_free_cb, b);
+	b->state = B_CONNECTING;
+	b->where = "connecting";
+	open_count++;
+	b->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (b->bev == NULL) {
+		b_fail(b, BACKEND_UNAVAILABLE, "cannot create socket");
+		return b;
+	}
+	bufferevent_setcb(b->bev, b_read, b_write, b_event, b);
+	b->tkind = T_CONNECT;
+	{
+		struct timeval tv = {
+			(time_t)(c->backend_connect_timeout / 1000),
+			(suseconds_t)(c->backend_connect_timeout % 1000) * 1000
+		};
+		evtimer_add(b->timer, &tv);
+	}
+	if (bufferevent_socket_connect(b->bev,
+	    (struct sockaddr *)&c->backend_addr, (int)c->backend_addrlen) < 0) {
+		/* Reported from the loop, never inside backend_open(). */
+		struct timeval now = { 0, 0 };
+
+		b->connect_failed = 1;
+		evtimer_add(b->timer, &now);
+		return b;
+	}
+	bufferevent_enable(b->bev, EV_READ);
+	return b;
+}
+
+static void
+b_free(struct backend *b)
+{
+	struct bcmd *c, *n;
+
+	for (c = b->out_head; c; c = n) {
+		n = c->next;
+		free(c->line);
+		free(c);
+	}
+	for (c = b->wait_head; c; c = n) {
+		n = c->next;
+		free(c->line);
+		free(c);
+	}
+	if (b->bev != NULL)
+		bufferevent_free(b->bev);
+	event_free(b->timer);
+	event_free(b->free_ev);
+	config_unref(&b->cfg);
+	open_count--;
+	free(b);
+}
+
+static void
+b_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	b_free(arg);
+}
+
+static void
+b_schedule_free(struct backend *b)
+{
+	b->dead = 1;
+	evtimer_del(b->timer);
+	b->tkind = T_NONE;
+	if (b->bev != NULL)
+		bufferevent_disable(b->bev, EV_READ | EV_WRITE);
+	event_active(b->free_ev, 0, 0);
+}
+
+/* Idle and usable: say goodbye, close once it is written. */
+static void
+b_quit(struct backend *b)
+{
+	struct timeval tv = { QUIT_WAIT_MS / 1000, 0 };
+
+	b->dead = 1;
+	b->state = B_QUITTING;
+	bufferevent_write(b->bev, "QUIT\r\n", 6);
+	bufferevent_setwatermark(b->bev, EV_WRITE, 0, 0);
+	bufferevent_disable(b->bev, EV_READ);
+	b->tkind = T_QUIT;
+	evtimer_add(b->timer, &tv);
+}
+
+void
+backend_close(struct backend **bp)
+{
+	struct backend *b = *bp;
+
+	if (b == NULL)
+		return;
+	*bp = NULL;
+	if (b->dead)
+		return;
+	if (b->state == B_READY && b->bev != NULL && b->wait_head == NULL &&
+	    b->out_head == NULL && b->msg == NULL) {
+		b_quit(b);
+		return;
+	}
+	b_schedule_free(b);
+}
+
+/* ---- queues ----------------------------------------------------------- */
+
+static struct bcmd *
+pop(struct bcmd **head, struct bcmd **tail)
+{
+	struct bcmd *c = *head;
+
+	if (c != NULL) {
+		*head = c->next;
+		if (*head == NULL)
+			*tail = NULL;
+		c->next = NULL;
+	}
+	return c;
+}
+
+static void
+push(struct bcmd **head, struct bcmd **tail, struct bcmd *c)
+{
+	c->next = NULL;
+	if (*tail)
+		(*tail)->next = c;
+	else
+		*head = c;
+	*tail = c;
+}
+
+int
+backend_cmd(struct backend *b, const char *line, size_t len,
+    backend_reply_fn cb, void *arg)
+{
+	struct bcmd *c;
+
+	if (b->dead || b->state == B_FAILED || b->state == B_QUITTING)
+		return -1;
+	c = xcalloc(1, sizeof(*c));
+	c->line = xstrndup(line, len);
+	c->len = len;
+	c->cb = cb;
+	c->arg = arg;
+	push(&b->out_head, &b->out_tail, c);
+	if (b->state == B_READY)
+		b_pump(b);
+	return 0;
+}
+
+static void
+b_pump(struct backend *b)
+{
+	int pipelining = (b->caps.ext & EXT_PIPELINING) != 0;
+	int sent = 0;
+
+	while (b->out_head != NULL && b->msg == NULL &&
+	    (pipelining || b->wait_head == NULL)) {
+		struct bcmd *c = pop(&b->out_head, &b->out_tail);
+
+		bufferevent_write(b->bev, c->line, c->len);
+		push(&b->wait_head, &b->wait_tail, c);
+		sent = 1;
+	}
+	if (sent)
+		b->where = "waiting for a reply";
+	b_arm(b);
+}
+
+/* Sets the one timer for what the connection waits for now. */
+static void
+b_arm(struct backend *b)
+{
+	uint64_t ms;
+
+	if (b->state != B_READY)
+		return;
+	if (b->wait_head != NULL || b->msg != NULL) {
+		ms = b->wait_head != NULL && b->wait_head->line == NULL ?
+		    b->cfg->backend_data_timeout : b->cfg->backend_timeout;
+		b->tkind = T_REPLY;
+	} else {
+		ms = b->cfg->backend_idle_timeout;
+		b->tkind = T_IDLE;
+	}
+	{
+		struct timeval tv = { (time_t)(ms / 1000),
+		    (suseconds_t)(ms % 1000) * 1000 };
+		evtimer_add(b->timer, &tv);
+	}
+}
+
+int
+backend_message(struct backend *b, const char *prefix, size_t prefixlen,
+    const struct spool *sp, backend_reply_fn cb, void *arg)
+{
+	struct bcmd *c;
+	char *tmp;
+	size_t n;
+
+	if (b->dead || b->state != B_READY || b->msg != NULL)
+		return -1;
+	c = xcalloc(1, sizeof(*c));
+	c->cb = cb;
+	c->arg = arg;
+	b->msg_cmd = c;
+	b->msg = sp;
+	b->msg_off = 0;
+	data_stuff_init(&b->stuff);
+	if (prefixlen > 0) {
+		tmp = xmalloc(2 * prefixlen);
+		n = data_stuff(&b->stuff, prefix, prefixlen, tmp);
+		bufferevent_write(b->bev, tmp, n);
+		free(tmp);
+	}
+	b->where = "sending the message";
+	bufferevent_setwatermark(b->bev, EV_WRITE, MSG_LOWAT, 0);
+	b_refill(b);
+	b_arm(b);
+	return 0;
+}
+
+/* Adds the next stuffed chunk of the message, or its end. */
+static void
+b_refill(struct backend *b)
+{
+	struct evbuffer *out = bufferevent_get_output(b->bev);
+	uint64_t size = spool_size(b->msg);
+
+	while (b->msg != NULL && evbuffer_get_length(out) < MSG_LOWAT) {
+		size_t n = size - b->msg_off > MSG_CHUNK ? MSG_CHUNK :
+		    (size_t)(size - b->msg_off);
+		struct evbuffer_iovec v;
+		const char *mem = spool_mem(b->msg);
+
+		if (n == 0) {
+			char end[5];
+			size_t k = data_stuff_end(&b->stuff, end);
+
+			evbuffer_add(out, end, k);
+			push(&b->wait_head, &b->wait_tail, b->msg_cmd);
+			b->msg_cmd = NULL;
+			b->msg = NULL;
+			bufferevent_setwatermark(b->bev, EV_WRITE, 0, 0);
+			b->where = "waiting for the reply to the message";
+			b_arm(b);
+			return;
+		}
+		if (evbuffer_reserve_space(out, (ev_ssize_t)(2 * n), &v, 1) < 1) {
+			b_fail(b, BACKEND_LOST, "out of buffer space");
+			return;
+		}
+		if (mem != NULL)
+			v.iov_len = data_stuff(&b->stuff, mem + b->msg_off, n,
+			    v.iov_base);
+		else {
+			char *tmp = xmalloc(n);
+			ssize_t r = spool_read_at(b->msg, b->msg_off, tmp, n);
+
+			if (r != (ssize_t)n) {
+				free(tmp);
+				v.iov_len = 0;
+				evbuffer_commit_space(out, &v, 1);
+				b_fail(b, BACKEND_LOST, "spool read failed");
+				return;
+			}
+			v.iov_len = data_stuff(&b->stuff, tmp, n, v.iov_base);
+			free(tmp);
+		}
+		evbuffer_commit_space(out, &v, 1);
+		b->msg_off += n;
+	}
+}
+
+/* ---- events ----------------------------------------------------------- */
+
+static void
+b_write(struct bufferevent *bev, void *arg)
+{
+	struct backend *b = arg;
+
+	if (b->state == B_QUITTING) {
+		b_schedule_free(b);
+		return;
+	}
+	if (b->msg != NULL && !b->dead) {
+		b_refill(b);
+		if (b->state == B_READY)
+			b_arm(b);	/* progress: the deadline starts anew */
+	}
+}
+
+static void
+b_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct backend *b = arg;
+	char why[160];
+
+	if (b->state == B_QUITTING) {
+		b_schedule_free(b);
+		return;
+	}
+	if (what & BEV_EVENT_CONNECTED) {
+		if (b->state == B_CONNECTING) {
+			evutil_socket_t fd = bufferevent_getfd(bev);
+			int one = 1;
+
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+			b->state = B_GREETING;
+			b->where = "waiting for the greeting";
+			stats_inc(STAT_backend_connect_ok);
+		} else if (b->state == B_TLS) {
+			b->tls = 1;
+			b->state = B_EHLO_TLS;
+			b_send_ehlo(b, "EHLO");
+		}
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		int e = EVUTIL_SOCKET_ERROR();
+
+		if (b->state == B_TLS) {
+			tls_last_error(why, sizeof(why));
+			stats_inc(STAT_backend_tls_fail);
+		} else
+			str_copy(why, sizeof(why), e ? evutil_socket_error_to_string(e) :
+			    "connection error");
+	} else
+		str_copy(why, sizeof(why), "connection closed by the backend");
+	if (b->state == B_CONNECTING)
+		stats_inc(STAT_backend_connect_fail);
+	b_fail(b, b->was_ready ? BACKEND_LOST : BACKEND_UNAVAILABLE, why);
+}
+
+static void
+b_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct backend *b = arg;
+	enum timer_kind k = b->tkind;
+
+	b->tkind = T_NONE;
+	switch (k) {
+	case T_CONNECT:
+		if (b->connect_failed) {
+			stats_inc(STAT_backend_connect_fail);
+			b_fail(b, BACKEND_UNAVAILABLE, "cannot connect");
+			break;
+		}
+		stats_inc(STAT_backend_timeout);
+		b_fail(b, BACKEND_UNAVAILABLE, "timeout while connecting");
+		break;
+	case T_REPLY: {
+		char why[96];
+
+		stats_inc(STAT_backend_timeout);
+		str_fmt(why, sizeof(why), "timeout while %s", b->where);
+		b_fail(b, BACKEND_TIMEOUT, why);
+		break;
+	}
+	case T_IDLE:
+		/* the owner drops its pointer; then close politely */
+		if (b->own.closed != NULL && !b->dead)
+			b->own.closed(b->own.owner, b, BACKEND_OK, "idle");
+		if (b->dead)
+			break;
+		b_quit(b);
+		break;
+	case T_QUIT:
+		b_schedule_free(b);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+b_send_ehlo(struct backend *b, const char *verb)
+{
+	char line[300];
+
+	str_fmt(line, sizeof(line), "%s %s\r\n", verb, b->cfg->backend_helo);
+	b->where = "waiting for the EHLO reply";
+	bufferevent_write(b->bev, line, strlen(line));
+}
+
+static int
+b_start_tls(struct backend *b)
+{
+	struct bufferevent *nb;
+	SSL *ssl;
+
+	ssl = tls_ssl_new(b->cfg->backend_tls_ctx);
+	if (ssl == NULL)
+		return -1;
+	/* Whatever came after "220" was sent in clear: drop it. */
+	evbuffer_drain(bufferevent_get_input(b->bev),
+	    evbuffer_get_length(bufferevent_get_input(b->bev)));
+	nb = bufferevent_openssl_filter_new(b->base, b->bev, ssl,
+	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	if (nb == NULL) {
+		SSL_free(ssl);
+		return -1;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(nb, 1);
+	b->bev = nb;
+	bufferevent_setcb(nb, b_read, b_write, b_event, b);
+	bufferevent_enable(nb, EV_READ);
+	b->state = B_TLS;
+	b->where = "in the TLS handshake";
+	return 0;
+}
+
+static void
+b_ready(struct backend *b)
+{
+	b->state = B_READY;
+	b->was_ready = 1;
+	evtimer_del(b->timer);
+	b->tkind = T_NONE;
+	known_caps_update(&b->caps);
+	if (b->own.ready != NULL && !b->dead)
+		b->own.ready(b->own.owner, b);
+	if (b->state == B_READY && !b->dead)
+		b_pump(b);
+}
+
+/* Handshake replies. 0 go on, -1 failed (b_fail done). */
+static int
+b_handshake(struct backend *b, const struct reply *r)
+{
+	char why[300];
+
+	switch (b->state) {
+	case B_GREETING:
+		if (r->code != 220) {
+			str_fmt(why, sizeof(why), "greeting: %d %s", r->code,
+			    reply_text(r));
+			b_fail(b, BACKEND_UNAVAILABLE, why);
+			return -1;
+		}
+		b->state = B_EHLO;
+		b_send_ehlo(b, "EHLO");
+		return 0;
+	case B_EHLO:
+	case B_EHLO_TLS:
+		if (r->code / 100 == 5 && b->state == B_EHLO) {
+			b->state = B_HELO;
+			b_send_ehlo(b, "HELO");
+			return 0;
+		}
+		if (r->code != 250) {
+			str_fmt(why, sizeof(why), "EHLO: %d %s", r->code,
+			    reply_text(r));
+			b_fail(b, BACKEND_UNAVAILABLE, why);
+			return -1;
+		}
+		ehlo_parse(r, &b->caps);
+		if (b->state == B_EHLO && b->cfg->backend_tls != BACKEND_TLS_NO &&
+		    (b->caps.ext & EXT_STARTTLS)) {
+			b->state = B_STARTTLS;
+			b->where = "waiting for the STARTTLS reply";
+			bufferevent_write(b->bev, "STARTTLS\r\n", 10);
+			return 0;
+		}
+		if (b->state == B_EHLO &&
+		    b->cfg->backend_tls == BACKEND_TLS_ENCRYPT) {
+			stats_inc(STAT_backend_tls_fail);
+			b_fail(b, BACKEND_UNAVAILABLE,
+			    "backend does not offer STARTTLS (backend_tls = encrypt)");
+			return -1;
+		}
+		b_ready(b);
+		return 0;
+	case B_HELO:
+		if (r->code != 250) {
+			str_fmt(why, sizeof(why), "HELO: %d %s", r->code,
+			    reply_text(r));
+			b_fail(b, BACKEND_UNAVAILABLE, why);
+			return -1;
+		}
+		memset(&b->caps, 0, sizeof(b->caps));
+		b_ready(b);
+		return 0;
+	case B_STARTTLS:
+		if (r->code == 220 && b_start_tls(b) == 0)
+			return 1;	/* the input buffer is gone */
+		stats_inc(STAT_backend_tls_fail);
+		if (b->cfg->backend_tls == BACKEND_TLS_ENCRYPT) {
+			str_fmt(why, sizeof(why), "STARTTLS: %d %s", r->code,
+			    reply_text(r));
+			b_fail(b, BACKEND_UNAVAILABLE, why);
+			return -1;
+		}
+		b_ready(b);
+		return 0;
+	default:
+		b_fail(b, BACKEND_LOST, "reply in an unexpected state");
+		return -1;
+	}
+}
+
+static void
+b_read(struct bufferevent *bev, void *arg)
+{
+	struct backend *b = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	while (!b->dead && b->state != B_FAILED) {
+		struct reply r;
+		size_t len = evbuffer_get_length(in), used = 0;
+		enum reply_result rr;
+		const char *p;
+
+		if (len == 0)
+			return;
+		p = (const char *)evbuffer_pullup(in, (ev_ssize_t)MIN(len,
+		    (size_t)REPLY_LINES_MAX * (REPLY_LINE_MAX + 2)));
+		rr = reply_parse(p, MIN(len, (size_t)REPLY_LINES_MAX *
+		    (REPLY_LINE_MAX + 2)), &r, &used);
+		if (rr == REPLY_INCOMPLETE)
+			return;
+		if (rr != REPLY_OK) {
+			b_fail(b, b->was_ready ? BACKEND_LOST :
+			    BACKEND_UNAVAILABLE, rr == REPLY_TOO_LONG ?
+			    "reply too long" : "reply syntax error");
+			return;
+		}
+		evbuffer_drain(in, used);
+		if (b->state != B_READY) {
+			int rc = b_handshake(b, &r);
+
+			reply_clear(&r);
+			if (rc != 0)
+				return;
+			continue;
+		}
+		{
+			struct bcmd *c = pop(&b->wait_head, &b->wait_tail);
+
+			if (c == NULL) {
+				char why[300];
+
+				str_fmt(why, sizeof(why), "unexpected reply: %d %s",
+				    r.code, reply_text(&r));
+				reply_clear(&r);
+				if (b->out_head == NULL && b->msg == NULL) {
+					/* e.g. "421 timeout" on an idle
+					 * connection: it is just gone */
+					if (b->own.closed != NULL && !b->dead)
+						b->own.closed(b->own.owner, b,
+						    BACKEND_LOST, why);
+					b_schedule_free(b);
+					return;
+				}
+				b_fail(b, BACKEND_LOST, why);
+				return;
+			}
+			c->cb(b->own.owner, c->arg, &r, BACKEND_OK, NULL);
+			free(c->line);
+			free(c);
+			reply_clear(&r);
+		}
+		if (b->dead || b->state != B_READY)
+			return;
+		evtimer_del(b->timer);
+		b_pump(b);
+	}
+}
+
+static void
+b_fail(struct backend *b, enum backend_fail f, const char *why)
+{
+	struct bcmd *c;
+
+	if (b->failing)
+		return;
+	b->failing = 1;
+	b->state = B_FAILED;
+	evtimer_del(b->timer);
+	b->tkind = T_NONE;
+	if (b->bev != NULL)
+		bufferevent_disable(b->bev, EV_READ | EV_WRITE);
+	if (!b->was_ready)
+		f = BACKEND_UNAVAILABLE;
+	log_debug("%s backend failed (%s): %s", b->sid, b->where, why);
+	if (b->msg_cmd != NULL) {
+		push(&b->wait_head, &b->wait_tail, b->msg_cmd);
+		b->msg_cmd = NULL;
+		b->msg = NULL;
+	}
+	/* replies owed first, in order, then the commands never sent */
+	while ((c = pop(&b->wait_head, &b->wait_tail)) != NULL ||
+	    (c = pop(&b->out_head, &b->out_tail)) != NULL) {
+		if (!b->dead)
+			c->cb(b->own.owner, c->arg, NULL, f, why);
+		free(c->line);
+		free(c);
+	}
+	if (!b->dead && b->own.closed != NULL)
+		b->own.closed(b->own.owner, b, f, why);
+	b_schedule_free(b);
+}
+
+int
+backend_is_ready(const struct backend *b)
+{
+	return b != NULL && b->state == B_READY && !b->dead;
+}
+
+int
+backend_is_idle(const struct backend *b)
+{
+	return b->wait_head == NULL && b->out_head == NULL && b->msg == NULL;
+}
+
+const struct ehlo_caps *
+backend_caps(const struct backend *b)
+{
+	return &b->caps;
+}
+
+unsigned
+backend_uses(const struct backend *b)
+{
+	return b->uses;
+}
+
+void
+backend_count_use(struct backend *b)
+{
+	b->uses++;
+}
+
+uint64_t
+backend_open_count(void)
+{
+	return open_count;
+}
+
+/* ---- health and capabilities ------------------------------------------ */
+
+static struct {
+	struct event_base	*base;
+	struct config		*cfg;
+	struct event		*timer;
+	struct backend		*conn;
+	enum backend_health	 health;
+	uint64_t		 since;
+	struct ehlo_caps	 caps;
+	int			 have_caps;
+	void			(*first_done)(void);
+} probe;
+
+static void probe_run(evutil_socket_t fd, short what, void *arg);
+
+static void
+known_caps_update(const struct ehlo_caps *c)
+{
+	probe.caps = *c;
+	probe.have_caps = 1;
+	health_set(HEALTH_UP, NULL);
+}
+
+const struct ehlo_caps *
+backend_known_caps(void)
+{
+	return &probe.caps;
+}
+
+enum backend_health
+backend_health(void)
+{
+	return probe.health;
+}
+
+static void
+health_set(enum backend_health h, const char *why)
+{
+	if (h == probe.health)
+		return;
+	if (h == HEALTH_UP)
+		log_info("backend %s is up", probe.cfg ? probe.cfg->backend : "");
+	else
+		log_warn("backend %s is down: %s", probe.cfg ? probe.cfg->backend :
+		    "", why ? why : "unknown");
+	probe.health = h;
+	probe.since = now_ms();
+}
+
+static void
+probe_next(void)
+{
+	uint64_t ms = probe.cfg->backend_probe_interval;
+	struct timeval tv;
+
+	if (probe.health == HEALTH_DOWN && ms > PROBE_DOWN_MS)
+		ms = PROBE_DOWN_MS;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(probe.timer, &tv);
+	if (probe.first_done != NULL) {
+		void (*f)(void) = probe.first_done;
+
+		probe.first_done = NULL;
+		f();
+	}
+}
+
+static void
+probe_ready(void *owner, struct backend *b)
+{
+	stats_inc(STAT_backend_probe_ok);
+	probe.conn = NULL;
+	backend_close(&b);
+	probe_next();
+}
+
+static void
+probe_closed(void *owner, struct backend *b, enum backend_fail f,
+    const char *why)
+{
+	probe.conn = NULL;
+	stats_inc(STAT_backend_probe_fail);
+	health_set(HEALTH_DOWN, why);
+	probe_next();
+}
+
+static void
+probe_run(evutil_socket_t fd, short what, void *arg)
+{
+	static const struct backend_owner own = {
+		NULL, probe_ready, probe_closed
+	};
+
+	if (probe.conn != NULL)
+		return;
+	probe.conn = backend_open(probe.base, probe.cfg, "probe", &own, NULL);
+}
+
+void
+backend_probe_start(struct event_base *base, struct config *c,
+    void (*first_done)(void))
+{
+	if (probe.timer == NULL)
+		probe.timer = evtimer_new(base, probe_run, NULL);
+	probe.base = base;
+	if (probe.cfg != NULL)
+		config_unref(&probe.cfg);
+	probe.cfg = config_ref(c);
+	probe.first_done = first_done;
+	evtimer_del(probe.timer);
+	if (probe.conn != NULL)
+		backend_close(&probe.conn);
+	probe_run(-1, 0, NULL);
+}
+
+void
+backend_probe_stop(void)
+{
+	if (probe.conn != NULL)
+		backend_close(&probe.conn);
+	if (probe.timer != NULL)
+		event_free(probe.timer);
+	probe.timer = NULL;
+	config_unref(&probe.cfg);
+}

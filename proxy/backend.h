@@ -1,0 +1,101 @@
+/*
+ * backend.h - one connection to the backup MX: connect, greeting, EHLO,
+ * STARTTLS, then commands relayed in order (pipelined when the backend
+ * offers PIPELINING) and their replies handed back one by one; also the
+ * periodic probe that learns the backend's capabilities and health.
+ *
+ * A backend is owned by one session (the probe owns its own). Every
+ * command queued with backend_cmd() gets exactly one callback: the reply,
+ * or a failure (r == NULL) if the connection could not be made (fail =
+ * BACKEND_UNAVAILABLE) or was lost or timed out later (BACKEND_LOST,
+ * BACKEND_TIMEOUT). After the failures, closed() tells the owner to drop
+ * its pointer; the backend frees itself. backend_close() frees it without
+ * any further callback.
+ */
+#ifndef MXG_BACKEND_H
+#define MXG_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "ehlo.h"
+
+struct config;
+struct event_base;
+struct reply;
+struct spool;
+struct backend;
+
+enum backend_fail {
+	BACKEND_OK = 0,
+	BACKEND_UNAVAILABLE,	/* connect, greeting or EHLO failed */
+	BACKEND_LOST,		/* connection closed or broken */
+	BACKEND_TIMEOUT		/* no reply within the deadline */
+};
+
+typedef void (*backend_reply_fn)(void *owner, void *arg,
+    const struct reply *r, enum backend_fail fail, const char *why);
+
+struct backend_owner {
+	void	*owner;
+	/* Handshake done; may be NULL. */
+	void	(*ready)(void *owner, struct backend *b);
+	/* Connection gone (after every pending callback); may be NULL. */
+	void	(*closed)(void *owner, struct backend *b,
+		    enum backend_fail fail, const char *why);
+};
+
+/* What the backend should learn about the real client (issue: XCLIENT). */
+struct backend_client {
+	const struct sockaddr *addr;	/* NULL: not known */
+	const char	*name;		/* reverse name or NULL */
+	const char	*helo;
+	int		 esmtp;
+	int		 tls;
+};
+
+struct backend *backend_open(struct event_base *base, const struct config *c,
+	    const char *session_id, const struct backend_owner *owner,
+	    const struct backend_client *client);
+/* NULL-safe; no more callbacks; sends QUIT first when idle. */
+void	 backend_close(struct backend **bp);
+/*
+ * Queues line (with CRLF) for sending; cb(owner, arg, ...) follows. Lines
+ * wait while the connection is being made. 0, or -1 if the backend is
+ * already failed (nothing queued, no callback).
+ */
+int	 backend_cmd(struct backend *b, const char *line, size_t len,
+	    backend_reply_fn cb, void *arg);
+/*
+ * After 354: sends prefix (headers to add, CRLF lines) then the spool's
+ * content dot-stuffed, then ".", and waits for the final reply under
+ * backend_data_timeout. The spool must not change until cb runs.
+ */
+int	 backend_message(struct backend *b, const char *prefix,
+	    size_t prefixlen, const struct spool *sp, backend_reply_fn cb,
+	    void *arg);
+int	 backend_is_ready(const struct backend *b);
+/* No command in flight or queued. */
+int	 backend_is_idle(const struct backend *b);
+const struct ehlo_caps *backend_caps(const struct backend *b);
+/* The transactions this connection has carried (for reuse counting). */
+unsigned backend_uses(const struct backend *b);
+void	 backend_count_use(struct backend *b);
+/* Open backend connections (gauge). */
+uint64_t backend_open_count(void);
+
+/* ---- health and capabilities, learned by probing --------------------- */
+
+enum backend_health { HEALTH_UNKNOWN = 0, HEALTH_UP, HEALTH_DOWN };
+
+/* Starts (or restarts, on reload) probing with c; the first probe runs now.
+ * first_done (may be NULL) is called once after the first probe. */
+void	 backend_probe_start(struct event_base *base, struct config *c,
+	    void (*first_done)(void));
+void	 backend_probe_stop(void);
+enum backend_health backend_health(void);
+/* The last capabilities seen (probe or a real connection). */
+const struct ehlo_caps *backend_known_caps(void);
+
+#endif

@@ -1,0 +1,214 @@
+/*
+ * config.h - the configuration file and the immutable struct config.
+ *
+ * Format (Postfix admins know it from main.cf): "key = value" lines; a line
+ * that starts with white space continues the one before; lines whose first
+ * non-blank character is '#' are comments; "[name]" opens the section of
+ * filter <name>. Lists are separated by commas and/or white space.
+ * Every key has one row in a table (type, default, bounds, reloadable);
+ * errors are printed as "FILE:LINE: message" and parsing goes on, so one
+ * run reports all of them.
+ *
+ * Ownership: config_load() returns a config with one reference; sessions
+ * take their own with config_ref() and drop it with config_unref(). A
+ * config is never changed after load: reload builds a new one.
+ */
+#ifndef MXG_CONFIG_H
+#define MXG_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "util.h"
+
+struct filter_conf;
+struct relay_domains;
+
+/* ---- the generic part, also used by every filter ------------------- */
+
+struct cfg_entry {
+	char		*key;
+	char		*value;
+	int		 line;
+	int		 used;
+};
+
+struct cfg_block {			/* top level or one [section] */
+	char		*name;		/* NULL for the top level */
+	const char	*file;		/* borrowed from struct cfg_file */
+	int		 line;
+	struct cfg_entry *e;
+	size_t		 n;
+};
+
+struct cfg_file {
+	char		*path;
+	struct cfg_block *blocks;	/* [0] is the top level */
+	size_t		 nblocks;
+};
+
+/* Collects errors; prints each as it comes (stderr, or log on reload). */
+struct cfg_errors {
+	int		 count;
+	int		 to_log;	/* 1: log_err, 0: stderr */
+};
+
+enum cfg_type {
+	CFG_UINT = 0,	/* uint64_t; plain number */
+	CFG_SIZE,	/* uint64_t bytes; suffix k, m, g (1024-based) */
+	CFG_MS,		/* uint64_t milliseconds; suffix ms, s (default), m, h, d */
+	CFG_BOOL,	/* int; yes/no, true/false, on/off, 1/0 */
+	CFG_STRING,	/* char *, owned; may be empty */
+	CFG_ENUM,	/* int index into the '|' separated choices */
+	CFG_LIST,	/* struct cfg_list, owned */
+	CFG_PATH	/* char *, owned; empty = unset; must be readable */
+};
+
+struct cfg_list {
+	char		**v;
+	size_t		 n;
+};
+
+struct cfg_key {
+	const char	*key;
+	enum cfg_type	 type;
+	const char	*def;		/* as written in the file; NULL = required */
+	uint64_t	 min, max;	/* UINT, SIZE, MS */
+	size_t		 off;		/* offsetof the field in the target */
+	int		 reload;	/* 1: may change on SIGHUP */
+	const char	*choices;	/* ENUM: "reject|normalize" */
+	const char	*help;		/* one line, for the sample file */
+};
+
+/* Marks a key as required (no default). */
+#define CFG_REQUIRED	NULL
+
+void	 cfg_error(struct cfg_errors *e, const char *file, int line,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Printed the same way with "warning: ", not counted as an error. */
+void	 cfg_warning(struct cfg_errors *e, const char *file, int line,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int	 cfg_file_read(const char *path, struct cfg_file *out,
+	    struct cfg_errors *e);
+void	 cfg_file_free(struct cfg_file *f);
+const struct cfg_block *cfg_file_section(const struct cfg_file *f,
+	    const char *name);
+/*
+ * Sets every key of the table in base: defaults first, then the block's
+ * values (marking them used). Unknown keys are left for cfg_check_unused().
+ */
+void	 cfg_apply(const struct cfg_block *b, const struct cfg_key *keys,
+	    size_t nkeys, void *base, struct cfg_errors *e);
+void	 cfg_check_unused(const struct cfg_block *b, struct cfg_errors *e);
+/* Frees the owned fields (strings, lists) the table describes. */
+void	 cfg_free_fields(const struct cfg_key *keys, size_t nkeys, void *base);
+/* Line of key in block, or the block's own line. */
+int	 cfg_line_of(const struct cfg_block *b, const char *key);
+/* Parses one value of a type into dst, as the table would; -1 + msg. */
+int	 cfg_parse_value(const struct cfg_key *k, const char *value, void *dst,
+	    struct err *err);
+void	 cfg_list_free(struct cfg_list *l);
+/* Prints the table as sample-file lines "#key = default". */
+void	 cfg_print_keys(const char *section, const struct cfg_key *keys,
+	    size_t nkeys);
+
+/* ---- mxguard's own configuration ------------------------------------ */
+
+enum bare_newline { BARE_NL_REJECT = 0, BARE_NL_NORMALIZE };
+enum backend_tls { BACKEND_TLS_NO = 0, BACKEND_TLS_MAY, BACKEND_TLS_ENCRYPT };
+
+#define CONFIG_LISTEN_MAX	16
+
+struct config {
+	int		 refs;
+	char		*path;
+
+	/* identity and listeners */
+	char		*hostname;
+	struct cfg_list	 listen;
+	struct sockaddr_storage listen_addr[CONFIG_LISTEN_MAX];
+	socklen_t	 listen_len[CONFIG_LISTEN_MAX];
+	size_t		 nlisten;
+	uint64_t	 listen_backlog;
+	char		*greeting;
+	uint64_t	 greet_delay_ms;
+
+	/* where mail may go */
+	struct cfg_list	 relay_domains_list;
+	struct relay_domains *relay;	/* built from the list, owned */
+
+	/* the backend (backup MX) */
+	char		*backend;
+	struct sockaddr_storage backend_addr;
+	socklen_t	 backend_addrlen;
+	char		*backend_helo;
+	uint64_t	 backend_connect_timeout;
+	uint64_t	 backend_timeout;
+	uint64_t	 backend_data_timeout;
+	uint64_t	 backend_probe_interval;
+	uint64_t	 backend_idle_timeout;
+	int		 backend_tls;
+	char		*backend_tls_ca_file;
+	int		 backend_tls_verify;
+
+	/* TLS towards clients */
+	char		*tls_cert_file;
+	char		*tls_key_file;
+	char		*tls_ciphers;
+	void		*tls_ctx;	/* SSL_CTX *, owned; NULL = no STARTTLS */
+	void		*backend_tls_ctx; /* SSL_CTX *, owned */
+
+	/* message handling */
+	uint64_t	 max_message_size;
+	uint64_t	 spool_memory_max;
+	uint64_t	 spool_memory_total;
+	char		*spool_dir;
+	int		 bare_newline;
+	int		 received_header;
+	int		 smtputf8;
+	int		 dsn;
+
+	/* limits and timeouts */
+	uint64_t	 max_sessions;
+	uint64_t	 max_rcpts;
+	uint64_t	 max_line_length;
+	uint64_t	 max_errors;
+	uint64_t	 max_commands;
+	uint64_t	 max_pipeline;
+	uint64_t	 timeout_greeting;
+	uint64_t	 timeout_command;
+	uint64_t	 timeout_data;
+	uint64_t	 drain_timeout;
+
+	/* workers */
+	uint64_t	 workers;
+	uint64_t	 worker_queue;
+
+	/* logging */
+	int		 log_sink;
+	int		 log_level;
+	char		*syslog_facility;
+
+	/* filters, in the order of the 'filters' key */
+	struct cfg_list	 filters;
+	struct filter_conf **finst;
+	size_t		 nfilters;
+};
+
+/*
+ * Loads and checks the file and every file it references (rules, lists,
+ * certificates). NULL on any error; each was reported as FILE:LINE.
+ * check_only: also report keys that a reload could not change? No: it is
+ * -t, which loads everything but starts nothing.
+ */
+struct config *config_load(const char *path, int to_log, int *nerrors);
+struct config *config_ref(struct config *c);
+void	 config_unref(struct config **cp);
+/* Reports keys that differ and cannot change without a restart. */
+void	 config_reload_warnings(const struct config *old,
+	    const struct config *new);
+/* Prints the whole key table (top level and every filter) for -k. */
+void	 config_print_keys(void);
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * log.c - log sink and quoting.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static enum log_sink	 sink = LOG_SINK_STDERR;
+static enum log_level	 level = LOG_LVL_INFO;
+static const char	*ident = "mxguard";
+
+static const struct {
+	const char *name;
+	int	    fac;
+} facilities[] = {
+	{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON }, { "user", LOG_USER },
+	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+	{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+	{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+};
+
+static void log_v(enum log_level lvl, const char *fmt, va_list ap);
+
+void
+log_init(const char *id)
+{
+	ident = id;
+}
+
+int
+log_facility_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
+		if (strcmp(facilities[i].name, name) == 0)
+			return facilities[i].fac;
+	return -1;
+}
+
+int
+log_configure(enum log_sink s, enum log_level l, const char *facility)
+{
+	int fac = LOG_MAIL;
+
+	if (facility != NULL && (fac = log_facility_parse(facility)) < 0)
+		return -1;
+	if (sink == LOG_SINK_SYSLOG && s != LOG_SINK_SYSLOG)
+		closelog();
+	if (s == LOG_SINK_SYSLOG)
+		openlog(ident, LOG_PID | LOG_NDELAY, fac);
+	sink = s;
+	level = l;
+	return 0;
+}
+
+int
+log_enabled(enum log_level l)
+{
+	return l <= level;
+}
+
+#define LOG_FN(fn, lvl)						\
+void								\
+fn(const char *fmt, ...)					\
+{								\
+	va_list ap;						\
+								\
+	if (lvl > level)					\
+		return;						\
+	va_start(ap, fmt);					\
+	log_v(lvl, fmt, ap);					\
+	va_end(ap);						\
+}
+LOG_FN(log_err, LOG_LVL_ERR)
+LOG_FN(log_warn, LOG_LVL_WARN)
+LOG_FN(log_info, LOG_LVL_INFO)
+LOG_FN(log_debug, LOG_LVL_DEBUG)
+
+static void
+log_v(enum log_level lvl, const char *fmt, va_list ap)
+{
+	static const char *const names[] = { "error", "warning", "info", "debug" };
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	char line[LOG_LINE_MAX];
+	size_t n = 0;
+	int k;
+
+	if (sink == LOG_SINK_SYSLOG) {
+		k = vsnprintf(line, sizeof(line), fmt, ap);
+		if (k < 0)
+			return;
+		syslog(prio[lvl], "%s%s%s", lvl <= LOG_LVL_WARN ? names[lvl] : "",
+		    lvl <= LOG_LVL_WARN ? ": " : "", line);
+		return;
+	}
+	{
+		struct timespec ts;
+		struct tm tm;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+		k = snprintf(line + n, sizeof(line) - n, ".%03ldZ %s: ",
+		    ts.tv_nsec / 1000000, ident);
+		if (k > 0)
+			n += (size_t)k;
+	}
+	if (lvl <= LOG_LVL_WARN || lvl == LOG_LVL_DEBUG) {
+		k = snprintf(line + n, sizeof(line) - n, "%s: ", names[lvl]);
+		if (k > 0)
+			n += (size_t)k;
+	}
+	k = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	if (k < 0)
+		return;
+	n += (size_t)k;
+	if (n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	/* One write per line, so lines from threads never interleave. */
+	while (write(STDERR_FILENO, line, n) < 0 && errno == EINTR)
+		;
+}
+
+char *
+log_quote(char *out, size_t outlen, const char *src, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, i, lim = len > LOG_QUOTE_MAX ? LOG_QUOTE_MAX : len;
+
+	if (outlen == 0)
+		return out;
+	for (i = 0; i < lim; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		if (o + 5 >= outlen)
+			break;
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c >= 0x20 && c < 0x7f)
+			out[o++] = (char)c;
+		else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	if (i < len && o + 4 < outlen) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+char *
+log_quote_str(char *out, size_t outlen, const char *src)
+{
+	if (src == NULL) {
+		if (outlen > 1) {
+			out[0] = '-';
+			out[1] = '\0';
+		}
+		return out;
+	}
+	return log_quote(out, outlen, src, strlen(src));
+}

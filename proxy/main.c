@@ -1,0 +1,291 @@
+/*
+ * main.c - options, config load, signals, the loop, drain on SIGTERM.
+ *
+ * mxguard [-d] [-c FILE]   run in the foreground (containers, supervisors)
+ * mxguard -t [-c FILE]     check FILE and every file it references
+ * mxguard -k               print every configuration key with its default
+ */
+#include "autoconf.h"
+
+#include <sys/resource.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "backend.h"
+#include "config.h"
+#include "filter.h"
+#include "log.h"
+#include "server.h"
+#include "session.h"
+#include "spool.h"
+#include "stats.h"
+#include "tls.h"
+#include "util.h"
+#include "worker.h"
+
+#define DEFAULT_CONFIG		"/etc/mxguard/mxguard.conf"
+#define DRAIN_POLL_MS		50
+#define FIRST_PROBE_WAIT_MS	3000
+
+static struct {
+	struct event_base	*base;
+	struct config		*cfg;
+	struct worker_pool	*pool;
+	const char		*path;
+	int			 debug;
+	int			 draining;
+	uint64_t		 drain_deadline;
+	struct event		*drain_ev;
+	struct event		*start_ev;
+	int			 started;
+} g;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: mxguard [-d] [-c config]\n"
+	    "       mxguard -t [-c config]   check the configuration\n"
+	    "       mxguard -k               list every key and its default\n"
+	    "       mxguard -V               version\n");
+	exit(2);
+}
+
+static void
+apply_logging(const struct config *c)
+{
+	log_configure(c->log_sink == 1 ? LOG_SINK_SYSLOG : LOG_SINK_STDERR,
+	    g.debug ? LOG_LVL_DEBUG : (enum log_level)c->log_level,
+	    c->syslog_facility);
+}
+
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t old = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			log_info("descriptor limit raised from %llu to %llu",
+			    (unsigned long long)old,
+			    (unsigned long long)rl.rlim_cur);
+		else
+			log_warn("cannot raise the descriptor limit from %llu: "
+			    "%s", (unsigned long long)old, strerror(errno));
+	} else
+		log_info("descriptor limit %llu", (unsigned long long)rl.rlim_cur);
+}
+
+static void
+gauges(struct stats_gauges *gg)
+{
+	gg->sessions = session_count();
+	gg->backend_conns = backend_open_count();
+	gg->spool_memory = spool_memory_in_use();
+	gg->backend_up = backend_health() == HEALTH_UP;
+}
+
+static void
+start_accepting(void)
+{
+	if (g.started || g.draining)
+		return;
+	g.started = 1;
+	server_enable();
+	log_info("mxguard ready");
+}
+
+static void
+on_start_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	start_accepting();
+}
+
+static void
+on_reload(evutil_socket_t fd, short what, void *arg)
+{
+	struct config *c;
+	int nerr = 0;
+
+	log_info("reload: reading %s", g.path);
+	c = config_load(g.path, 1, &nerr);
+	if (c == NULL) {
+		stats_inc(STAT_config_reload_fail);
+		log_err("reload failed (%d error%s); the running configuration "
+		    "stays", nerr, nerr == 1 ? "" : "s");
+		return;
+	}
+	config_reload_warnings(g.cfg, c);
+	server_set_config(c);
+	config_unref(&g.cfg);
+	g.cfg = c;
+	apply_logging(c);
+	backend_probe_start(g.base, c, NULL);
+	stats_inc(STAT_config_reload_ok);
+	log_info("reload: configuration loaded; new sessions use it");
+}
+
+static void
+on_drain_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval tv = { 0, DRAIN_POLL_MS * 1000 };
+
+	if (session_count() == 0) {
+		event_base_loopexit(g.base, NULL);
+		return;
+	}
+	if (now_ms() >= g.drain_deadline) {
+		log_warn("drain: %zu session(s) still open after %llu ms; "
+		    "closing them", session_count(),
+		    (unsigned long long)g.cfg->drain_timeout);
+		session_kill_all();
+		g.drain_deadline = UINT64_MAX;
+	}
+	evtimer_add(g.drain_ev, &tv);
+}
+
+static void
+on_term(evutil_socket_t fd, short what, void *arg)
+{
+	if (g.draining) {
+		log_info("second signal: closing every session now");
+		session_kill_all();
+		return;
+	}
+	g.draining = 1;
+	log_info("shutting down: %zu session(s) to drain within %llu ms",
+	    session_count(), (unsigned long long)g.cfg->drain_timeout);
+	server_stop();
+	backend_probe_stop();
+	session_drain_all();
+	g.drain_deadline = now_ms() + g.cfg->drain_timeout;
+	g.drain_ev = evtimer_new(g.base, on_drain_poll, NULL);
+	on_drain_poll(-1, 0, NULL);
+}
+
+static void
+on_usr1(evutil_socket_t fd, short what, void *arg)
+{
+	struct stats_gauges gg;
+
+	gauges(&gg);
+	stats_log(&gg);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct event *ev_hup, *ev_term, *ev_int, *ev_usr1;
+	struct err err;
+	int ch, check = 0, nerr = 0;
+
+	g.path = DEFAULT_CONFIG;
+	log_init("mxguard");
+	while ((ch = getopt(argc, argv, "c:dktV")) != -1) {
+		switch (ch) {
+		case 'c':
+			g.path = optarg;
+			break;
+		case 'd':
+			g.debug = 1;
+			break;
+		case 'k':
+			config_print_keys();
+			return 0;
+		case 't':
+			check = 1;
+			break;
+		case 'V':
+			printf("mxguard %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	signal(SIGPIPE, SIG_IGN);	/* a peer closing mid-write is normal */
+	evthread_use_pthreads();
+	tls_init();
+	filter_stats_init();
+
+	g.cfg = config_load(g.path, 0, &nerr);
+	if (g.cfg == NULL)
+		return 1;
+	if (check) {
+		printf("%s: configuration OK\n", g.path);
+		config_unref(&g.cfg);
+		return 0;
+	}
+	apply_logging(g.cfg);
+	raise_nofile();
+
+	g.base = event_base_new();
+	if (g.base == NULL) {
+		log_err("cannot create the event loop");
+		return 1;
+	}
+	g.pool = worker_pool_new(g.base, (unsigned)g.cfg->workers,
+	    g.cfg->worker_queue);
+	if (server_listen(g.base, g.cfg, g.pool, &err) < 0) {
+		log_err("%s", err.msg);
+		return 1;
+	}
+	ev_hup = evsignal_new(g.base, SIGHUP, on_reload, NULL);
+	ev_term = evsignal_new(g.base, SIGTERM, on_term, NULL);
+	ev_int = evsignal_new(g.base, SIGINT, on_term, NULL);
+	ev_usr1 = evsignal_new(g.base, SIGUSR1, on_usr1, NULL);
+	event_add(ev_hup, NULL);
+	event_add(ev_term, NULL);
+	event_add(ev_int, NULL);
+	event_add(ev_usr1, NULL);
+
+	/* Greet only once the backend's capabilities are known (or after a
+	 * short wait), so the first EHLO replies are right. */
+	backend_probe_start(g.base, g.cfg, start_accepting);
+	{
+		struct timeval tv = { FIRST_PROBE_WAIT_MS / 1000, 0 };
+
+		g.start_ev = evtimer_new(g.base, on_start_timeout, NULL);
+		evtimer_add(g.start_ev, &tv);
+	}
+	log_info("mxguard %s starting: backend %s, %zu filter(s)",
+	    PACKAGE_VERSION, g.cfg->backend, g.cfg->nfilters);
+
+	event_base_dispatch(g.base);
+
+	log_info("mxguard stopped");
+	{
+		struct stats_gauges gg;
+
+		gauges(&gg);
+		stats_log(&gg);
+	}
+	backend_probe_stop();
+	server_free();
+	worker_pool_free(&g.pool);
+	if (g.drain_ev)
+		event_free(g.drain_ev);
+	event_free(g.start_ev);
+	event_free(ev_hup);
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_usr1);
+	/* one loop pass so deferred frees run */
+	event_base_loop(g.base, EVLOOP_NONBLOCK);
+	config_unref(&g.cfg);
+	event_base_free(g.base);
+	return 0;
+}

@@ -1,0 +1,110 @@
+/*
+ * stats.h - every counter mxguard keeps, in one place.
+ *
+ * The metrics endpoint and SIGUSR1's log dump only read these. Counters are
+ * relaxed atomics: safe from worker threads, exact, never reset while
+ * running. Add a counter by adding one X() line: name, help text.
+ */
+#ifndef MXG_STATS_H
+#define MXG_STATS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define STATS_COUNTERS(X) \
+	X(conn_accepted,		"client connections accepted") \
+	X(conn_closed,			"client connections closed") \
+	X(conn_refused_backend_down,	"connections answered 421 because the backend probe failed") \
+	X(conn_refused_draining,	"connections refused while shutting down") \
+	X(conn_refused_max_sessions,	"connections refused: max_sessions reached") \
+	X(conn_refused_max_per_ip,	"connections refused: max_sessions_per_ip or per network reached") \
+	X(conn_refused_proxy,		"connections refused: bad or untrusted PROXY header") \
+	X(conn_accept_error,		"accept(2) failures (descriptor limit and others)") \
+	X(conn_timeout,			"sessions ended by a client timeout") \
+	X(conn_lost,			"sessions ended by the client without QUIT") \
+	X(conn_output_overflow,		"sessions ended because the client did not read its replies") \
+	X(txn_started,			"transactions started (MAIL accepted)") \
+	X(txn_accepted,			"messages accepted by the backend and answered 250") \
+	X(txn_rejected,			"messages rejected (5xx) at end of data") \
+	X(txn_tempfailed,		"messages tempfailed (4xx) at end of data") \
+	X(rcpt_accepted,		"recipients accepted by the backend") \
+	X(rcpt_rejected,		"recipients rejected (5xx) by a filter or the backend") \
+	X(rcpt_tempfailed,		"recipients tempfailed (4xx) by a filter or the backend") \
+	X(reply_2xx,			"2xx replies sent to clients") \
+	X(reply_3xx,			"3xx replies sent to clients") \
+	X(reply_4xx,			"4xx replies sent to clients") \
+	X(reply_5xx,			"5xx replies sent to clients") \
+	X(cmd_total,			"commands received") \
+	X(cmd_unknown,			"unknown commands") \
+	X(cmd_syntax,			"commands with syntax errors") \
+	X(cmd_bad_sequence,		"commands out of sequence") \
+	X(cmd_too_long,			"command lines over the line length limit") \
+	X(cmd_bare_lf,			"command lines ended by a bare LF") \
+	X(cmd_nul,			"command lines with a NUL byte") \
+	X(cmd_pipelining_violation,	"input sent before the reply to DATA/STARTTLS or without PIPELINING") \
+	X(limit_max_rcpts,		"recipients refused: max_rcpts") \
+	X(limit_max_errors,		"sessions ended: max_errors") \
+	X(limit_max_commands,		"sessions ended: max_commands") \
+	X(limit_message_size,		"messages refused: max_message_size") \
+	X(limit_spool_memory,		"messages refused: spool memory or disk exhausted") \
+	X(limit_line_length,		"sessions ended: data line too long") \
+	X(limit_backend_conns,		"transactions refused: max_backend_connections busy") \
+	X(data_bare_newline_rejected,	"messages rejected for bare CR or LF (SMTP smuggling)") \
+	X(data_bare_newline_normalized,	"messages whose bare CR or LF was normalised to CRLF") \
+	X(data_bytes,			"message bytes received (after dot-unstuffing)") \
+	X(backend_connect_ok,		"backend connections opened") \
+	X(backend_connect_fail,		"backend connections that failed before the greeting") \
+	X(backend_reused,		"transactions that reused an open backend connection") \
+	X(backend_lost,			"backend connections lost during a transaction") \
+	X(backend_timeout,		"backend replies that timed out") \
+	X(backend_unexpected,		"unexpected backend replies turned into 451") \
+	X(backend_reply_4xx,		"4xx replies from the backend passed to clients") \
+	X(backend_reply_5xx,		"5xx replies from the backend passed to clients") \
+	X(backend_probe_ok,		"backend capability probes that succeeded") \
+	X(backend_probe_fail,		"backend capability probes that failed") \
+	X(backend_tls_fail,		"backend STARTTLS failures") \
+	X(tls_handshake_ok,		"client TLS handshakes completed") \
+	X(tls_handshake_fail,		"client TLS handshakes failed") \
+	X(tls_plaintext_discarded,	"STARTTLS commands followed by pipelined clear text (discarded, CVE-2011-0411)") \
+	X(spool_to_file,		"messages that spilled from memory to a temporary file") \
+	X(spool_error,			"spool write errors") \
+	X(filter_offload_full,		"filter jobs refused: worker queue full") \
+	X(config_reload_ok,		"configuration reloads that succeeded") \
+	X(config_reload_fail,		"configuration reloads refused (old configuration kept)")
+
+enum stat_id {
+#define STATS_ENUM(name, help) STAT_##name,
+	STATS_COUNTERS(STATS_ENUM)
+#undef STATS_ENUM
+	STAT_COUNT
+};
+
+/* Per-filter outcome counters, indexed by the filter's table position. */
+enum stat_filter {
+	STATF_CONTINUE = 0, STATF_ACCEPT, STATF_REJECT, STATF_TEMPFAIL,
+	STATF_TAG, STATF_ERROR, STATF_TIMEOUT, STATF_COUNT
+};
+#define STATS_FILTERS_MAX	32
+
+void	 stats_inc(enum stat_id id);
+void	 stats_add(enum stat_id id, uint64_t n);
+uint64_t stats_get(enum stat_id id);
+void	 stats_filter_inc(unsigned filter, enum stat_filter what);
+uint64_t stats_filter_get(unsigned filter, enum stat_filter what);
+/* Names filter slots for output; called once per filter at start. */
+void	 stats_filter_name(unsigned filter, const char *name);
+
+/* Gauges: current values owned elsewhere, read at dump time. */
+struct stats_gauges {
+	uint64_t sessions;
+	uint64_t backend_conns;
+	uint64_t spool_memory;
+	int	 backend_up;
+};
+/* Prometheus text exposition; one "mxguard_<name>_total" per counter. */
+void	 stats_write_prometheus(FILE *f, const struct stats_gauges *g);
+/* One log line of every non-zero counter, "stats name=value ...". */
+void	 stats_log(const struct stats_gauges *g);
+const char *stats_name(enum stat_id id);
+
+#endif
