@@ -272,29 +272,44 @@ parse_logical(struct cfg_file *f, struct cfg_block **cur, char *s, size_t len,
 int
 cfg_file_read(const char *path, struct cfg_file *f, struct cfg_errors *e)
 {
-	struct cfg_block *cur;
 	struct err err;
-	char *buf, *logical = NULL;
-	size_t len, llen = 0, pos = 0;
+	char *buf;
+	size_t len;
+	int rc;
+
+	if (read_whole(path, &buf, &len, &err) < 0) {
+		memset(f, 0, sizeof(*f));
+		f->path = xstrdup(path);
+		file_add_block(f, NULL, 0);
+		cfg_error(e, path, 0, "%s", err.msg);
+		return -1;
+	}
+	rc = cfg_file_parse(path, buf, len, f, e);
+	free(buf);
+	return rc;
+}
+
+int
+cfg_file_parse(const char *path, const char *buf, size_t len,
+    struct cfg_file *f, struct cfg_errors *e)
+{
+	struct cfg_block *cur;
+	char *logical = NULL;
+	size_t llen = 0, pos = 0;
 	int lineno = 0, lstart = 0, settings = 0, before = e->count;
 
 	memset(f, 0, sizeof(*f));
 	f->path = xstrdup(path);
 	cur = file_add_block(f, NULL, 0);
-	if (read_whole(path, &buf, &len, &err) < 0) {
-		cfg_error(e, path, 0, "%s", err.msg);
-		return -1;
-	}
 	if (memchr(buf, '\0', len) != NULL) {
 		cfg_error(e, path, 0, "contains a NUL byte: not a text file");
-		free(buf);
 		return -1;
 	}
 	logical = xmalloc(CFG_LINE_MAX + 1);
 	while (pos < len) {
-		char *nl = memchr(buf + pos, '\n', len - pos);
+		const char *nl = memchr(buf + pos, '\n', len - pos);
 		size_t n = nl ? (size_t)(nl - (buf + pos)) : len - pos;
-		char *l = buf + pos;
+		const char *l = buf + pos;
 		size_t j = 0;
 
 		lineno++;
@@ -349,7 +364,6 @@ cfg_file_read(const char *path, struct cfg_file *f, struct cfg_errors *e)
 		settings++;
 	}
 	free(logical);
-	free(buf);
 	if (settings == 0 && e->count == before)
 		cfg_error(e, path, 0, "empty configuration file: not loaded");
 	return e->count == before ? 0 : -1;
@@ -810,6 +824,13 @@ config_reload_warnings(const struct config *o, const struct config *n)
 	if (o->workers != n->workers || o->worker_queue != n->worker_queue)
 		log_warn("reload: workers or worker_queue changed; restart to "
 		    "apply it");
+}
+
+const struct cfg_key *
+config_core_keys(size_t *n)
+{
+	*n = ARRAY_LEN(core_keys);
+	return core_keys;
 }
 
 void

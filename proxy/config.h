@@ -91,6 +91,9 @@ void	 cfg_warning(struct cfg_errors *e, const char *file, int line,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 int	 cfg_file_read(const char *path, struct cfg_file *out,
 	    struct cfg_errors *e);
+/* The same from memory (unit tests, fuzzing); path names it in messages. */
+int	 cfg_file_parse(const char *path, const char *buf, size_t len,
+	    struct cfg_file *out, struct cfg_errors *e);
 void	 cfg_file_free(struct cfg_file *f);
 const struct cfg_block *cfg_file_section(const struct cfg_file *f,
 	    const char *name);
@@ -208,6 +211,8 @@ void	 config_unref(struct config **cp);
 /* Reports keys that differ and cannot change without a restart. */
 void	 config_reload_warnings(const struct config *old,
 	    const struct config *new);
+/* mxguard's own key table (top level), for tests and fuzzing. */
+const struct cfg_key *config_core_keys(size_t *n);
 /* Prints the whole key table (top level and every filter) for -k. */
 void	 config_print_keys(void);
 
