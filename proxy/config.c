@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "filter.h"
+#include "../filters/filters.h"
 #include "log.h"
 #include "relay.h"
 #include "tls.h"
@@ -632,9 +633,17 @@ cfg_print_keys(const char *section, const struct cfg_key *keys, size_t nkeys)
 {
 	if (section != NULL)
 		printf("[%s]\n", section);
-	for (size_t i = 0; i < nkeys; i++)
-		printf("%s = %s\n", keys[i].key,
-		    keys[i].def ? keys[i].def : "(required)");
+	for (size_t i = 0; i < nkeys; i++) {
+		printf("# %s%s%s%s\n", keys[i].help ? keys[i].help : "",
+		    keys[i].choices ? " (" : "", keys[i].choices ?
+		    keys[i].choices : "", keys[i].choices ? ")" : "");
+		if (!keys[i].reload)
+			printf("# (a change needs a restart)\n");
+		if (keys[i].def == NULL)
+			printf("%s = (required)\n", keys[i].key);
+		else
+			printf("#%s = %s\n", keys[i].key, keys[i].def);
+	}
 }
 
 /* ---- struct config ---------------------------------------------------- */
@@ -766,9 +775,15 @@ config_build(struct config *c, const struct cfg_file *f, struct cfg_errors *e)
 		for (size_t j = 0; j < c->filters.n; j++)
 			if (strcmp(c->filters.v[j], f->blocks[i].name) == 0)
 				named = 1;
-		if (!named)
+		if (named)
+			continue;
+		if (filter_find(f->blocks[i].name) == NULL)
 			cfg_error(e, f->path, f->blocks[i].line, "section [%s]: "
-			    "no filter of that name in 'filters'",
+			    "there is no filter of that name",
+			    f->blocks[i].name);
+		else
+			cfg_warning(e, f->path, f->blocks[i].line, "section [%s]: "
+			    "not in 'filters', so its settings are not used",
 			    f->blocks[i].name);
 	}
 	if (e->count == before && filter_chain_start(c, &err) < 0)
