@@ -90,6 +90,7 @@ struct txn {
 	char		*from;		/* reverse-path, owned */
 	char		**rcpts;	/* accepted by the backend, owned */
 	size_t		 nrcpts;
+	size_t		 nrcpt_cmds;	/* RCPT commands seen */
 	size_t		 nrelayed;	/* RCPTs sent to the backend */
 	size_t		 npending;	/* ... whose replies are due */
 	int		 smtputf8;
@@ -129,6 +130,8 @@ struct session {
 	enum block	 blocked;
 	int		 closing;
 	int		 draining;
+	int		 in_process;	/* session_process() is on the stack */
+	int		 fatal;		/* a closing reply is queued: read no more */
 	const char	*close_reason;
 	struct slot	*head, *tail;
 	struct txn	*txn;
@@ -160,6 +163,9 @@ static void	 s_free_cb(evutil_socket_t fd, short what, void *arg);
 static void	 session_process(struct session *s);
 static void	 session_close(struct session *s, const char *reason);
 static void	 session_flush(struct session *s);
+static void	 session_fatal(struct session *s, int code, const char *enh,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void	 pipelining_after_data(struct session *s, struct slot *sl);
 static void	 set_read_timeout(struct session *s);
 static struct slot *slot_new(struct session *s, enum slot_kind kind);
 static void	 slot_reply(struct session *s, struct slot *sl, int code,
@@ -592,10 +598,10 @@ client_error(struct session *s)
 	s->nerrors++;
 	if (s->nerrors >= s->cfg->max_errors && !s->closing) {
 		stats_inc(STAT_limit_max_errors);
-		reply_now(s, 421, "4.7.0", "%s Error: too many errors",
-		    s->cfg->hostname);
 		decision(s, "reject", "limit:max_errors", STAGE_MAIL, 421,
 		    "4.7.0", "too many errors", NULL);
+		session_fatal(s, 421, "4.7.0", "%s Error: too many errors",
+		    s->cfg->hostname);
 	}
 }
 
@@ -682,7 +688,15 @@ session_process(struct session *s)
 {
 	struct evbuffer *in = bufferevent_get_input(s->bev);
 
-	while (!s->closing && s->blocked == BLOCK_NONE) {
+	/*
+	 * A command decided synchronously calls back into here; the loop on
+	 * the stack goes on by itself, so recursion (one level per pipelined
+	 * command) is never needed.
+	 */
+	if (s->in_process)
+		return;
+	s->in_process = 1;
+	while (!s->closing && !s->fatal && s->blocked == BLOCK_NONE) {
 		struct evbuffer_ptr eol;
 		size_t len = evbuffer_get_length(in), linelen, eol_len = 0;
 		char *line;
@@ -740,8 +754,31 @@ session_process(struct session *s)
 		s->line = line;
 		handle_line(s, line, linelen, bare);
 	}
+	s->in_process = 0;
 	if (!s->closing)
 		session_flush(s);
+}
+
+/*
+ * A reply after which the session ends: queued in order like any other,
+ * and nothing more is read or processed.
+ */
+static void
+session_fatal(struct session *s, int code, const char *enh, const char *fmt,
+    ...)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct slot *sl = slot_new(s, SLOT_LOCAL);
+	va_list ap;
+
+	va_start(ap, fmt);
+	slot_vreply(s, sl, code, enh, fmt, ap);
+	va_end(ap);
+	sl->close_after = 1;
+	s->fatal = 1;
+	evbuffer_drain(in, evbuffer_get_length(in));
+	bufferevent_disable(s->bev, EV_READ);
+	session_flush(s);
 }
 
 static int
@@ -861,6 +898,28 @@ run_stage(struct session *s, enum filter_stage stage)
 	}
 }
 
+/*
+ * The client sent more before our reply to DATA (RFC 2920 3.1: DATA ends a
+ * group). Legitimate MTAs wait for 354; what follows could be taken for
+ * commands by a server that guesses wrong (smuggling). Refuse and close,
+ * as Postfix does with smtpd_forbid_unauth_pipelining. sl: the DATA slot
+ * if the backend already answered it, else a new one.
+ */
+static void
+pipelining_after_data(struct session *s, struct slot *sl)
+{
+	stats_inc(STAT_cmd_pipelining_violation);
+	decision(s, "reject", "limit:pipelining", STAGE_MAIL, 554, "5.5.0",
+	    "data sent before the reply to DATA", NULL);
+	if (sl == NULL)
+		sl = slot_new(s, SLOT_LOCAL);
+	slot_reply(s, sl, 554, "5.5.0", "Error: SMTP protocol synchronization");
+	backend_close(&s->be);		/* it may be inside DATA already */
+	txn_abort(s);
+	session_fatal(s, 421, "4.7.0", "%s Closing connection",
+	    s->cfg->hostname);
+}
+
 static void
 handle_line(struct session *s, char *line, size_t len, int bare_lf)
 {
@@ -871,10 +930,10 @@ handle_line(struct session *s, char *line, size_t len, int bare_lf)
 	stats_inc(STAT_cmd_total);
 	if (s->ncommands > s->cfg->max_commands) {
 		stats_inc(STAT_limit_max_commands);
-		reply_now(s, 421, "4.7.0", "%s Error: too many commands",
-		    s->cfg->hostname);
 		decision(s, "tempfail", "limit:max_commands", STAGE_MAIL, 421,
 		    "4.7.0", "too many commands", NULL);
+		session_fatal(s, 421, "4.7.0", "%s Error: too many commands",
+		    s->cfg->hostname);
 		return;
 	}
 	if (bare_lf) {
@@ -912,7 +971,7 @@ handle_line(struct session *s, char *line, size_t len, int bare_lf)
 		return;
 	}
 	if (s->draining && s->txn == NULL && c->verb != VERB_QUIT) {
-		reply_now(s, 421, "4.3.2", "%s Service shutting down",
+		session_fatal(s, 421, "4.3.2", "%s Service shutting down",
 		    s->cfg->hostname);
 		return;
 	}
@@ -977,6 +1036,7 @@ handle_line(struct session *s, char *line, size_t len, int bare_lf)
 			client_error(s);
 			return;
 		}
+		s->txn->nrcpt_cmds++;
 		if (s->txn->nrelayed >= s->cfg->max_rcpts) {
 			stats_inc(STAT_limit_max_rcpts);
 			reply_now(s, 452, "4.5.3", "Error: too many recipients");
@@ -1007,25 +1067,19 @@ handle_line(struct session *s, char *line, size_t len, int bare_lf)
 			client_error(s);
 			return;
 		}
+		if (s->txn->nrcpt_cmds == 0) {
+			stats_inc(STAT_cmd_bad_sequence);
+			reply_now(s, 503, "5.5.1", "Error: need RCPT command");
+			client_error(s);
+			return;
+		}
 		if (s->txn->nrelayed == 0 || (s->txn->npending == 0 &&
 		    s->txn->nrcpts == 0)) {
-			stats_inc(STAT_cmd_bad_sequence);
 			reply_now(s, 554, "5.5.1", "Error: no valid recipients");
 			return;
 		}
 		if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0) {
-			/* The client did not wait for 354 (RFC 2920 3.1). */
-			stats_inc(STAT_cmd_pipelining_violation);
-			reply_now(s, 554, "5.5.0", "Error: SMTP protocol "
-			    "synchronization (data sent before the reply to DATA)");
-			decision(s, "reject", "limit:pipelining", STAGE_MAIL, 554,
-			    "5.5.0", "pipelining after DATA", NULL);
-			txn_abort(s);
-			backend_close(&s->be);
-			s->cur = slot_new(s, SLOT_LOCAL);
-			slot_reply(s, s->cur, 421, "4.7.0", "%s Closing connection",
-			    s->cfg->hostname);
-			s->cur = NULL;
+			pipelining_after_data(s, NULL);
 			return;
 		}
 		if (s->be == NULL) {
@@ -1213,6 +1267,7 @@ after_filter(struct session *s, enum filter_stage stage, const struct verdict *v
 			/* the backend is inside DATA: it must not get a dot */
 			backend_close(&s->be);
 			txn_end(s);
+			session_process(s);
 			return;
 		}
 		s->txn->eom_step++;
@@ -1486,6 +1541,11 @@ session_be_reply(void *owner, void *arg, const struct reply *r,
 			txn_abort(s);
 			break;
 		}
+		if (r->code == 354 && is_current(s, sl) && evbuffer_get_length(
+		    bufferevent_get_input(s->bev)) > 0) {
+			pipelining_after_data(s, sl);
+			break;
+		}
 		slot_relay(s, sl, r);
 		if (r->code != 354) {
 			decision(s, cls == 5 ? "reject" : "tempfail", "backend",
@@ -1505,8 +1565,6 @@ session_be_reply(void *owner, void *arg, const struct reply *r,
 		s->mode = MODE_DATA;
 		s->where = "receiving the message";
 		set_read_timeout(s);
-		if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
-			stats_inc(STAT_cmd_pipelining_violation);
 		break;
 	case SLOT_EOM: {
 		struct txn *t = s->txn;

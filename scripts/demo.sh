@@ -30,6 +30,10 @@ asuser=
 smtp-sink $asuser -d "$work/backup-mx/%M%S." 127.0.0.1:$SINKPORT 100 \
     2>"$work/sink.log" &
 pids="$pids $!"
+for i in $(seq 50); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$SINKPORT") 2>/dev/null && break
+	sleep 0.1
+done
 
 cat > "$work/mxguard.conf" <<CONF
 hostname = mx2.example.org
