@@ -20,13 +20,16 @@
 #define FILTER_MAX		STATS_FILTERS_MAX
 #define TAGS_MAX		32
 
-/* A filter's per-session state; outlives the run while a job uses it. */
+/*
+ * A filter's per-session state. Every filter_call pins it, so it outlives
+ * the session while a worker job or a DNS query still uses it.
+ */
 struct fstate {
 	void			*state;
 	const struct filter_ops	*ops;
 	struct config		*cfg;	/* held while state exists */
-	int			 jobs;
-	int			 orphan;
+	int			 calls;	/* filter_calls alive */
+	int			 orphan;	/* the run is gone */
 };
 
 struct filter_call {
@@ -181,9 +184,15 @@ filter_call_release(struct filter_call *fc)
 		return;
 	ASSERT(fc->refs > 0);
 	if (--fc->refs == 0) {
+		struct fstate *fs = fc->fs;
+
 		verdict_clear(&fc->v);
 		verdict_clear(&fc->sync_v);
 		free(fc);
+		if (fs != NULL) {
+			fs->calls--;
+			fstate_release(fs);
+		}
 	}
 }
 
@@ -205,9 +214,7 @@ static void
 offload_done(void *arg)
 {
 	struct filter_call *fc = arg;
-	struct fstate *fs = fc->fs;
 
-	fs->jobs--;
 	if (filter_call_is_live(fc)) {
 		struct verdict v = fc->v;
 
@@ -215,7 +222,6 @@ offload_done(void *arg)
 		filter_resume(fc, 1, &v);
 		verdict_clear(&v);
 	}
-	fstate_release(fs);
 	filter_call_release(fc);
 }
 
@@ -229,9 +235,7 @@ filter_offload(struct filter_call *fc, filter_work_fn work)
 	fc->work = work;
 	verdict_clear(&fc->v);
 	filter_call_hold(fc);
-	fc->fs->jobs++;
 	if (worker_submit(fr->pool, offload_work, offload_done, fc) < 0) {
-		fc->fs->jobs--;
 		filter_call_release(fc);
 		stats_inc(STAT_filter_offload_full);
 		return -1;
@@ -282,7 +286,7 @@ filter_run_new(struct session *s, const struct config *c,
 static void
 fstate_release(struct fstate *fs)
 {
-	if (!fs->orphan || fs->jobs > 0)
+	if (!fs->orphan || fs->calls > 0)
 		return;
 	if (fs->state != NULL && fs->ops->txn_free != NULL)
 		fs->ops->txn_free(fs->state);
@@ -430,6 +434,7 @@ run_from(struct filter_run *fr)
 		call->refs = 1;
 		call->live = 1;
 		call->fs = fr->fs[fr->next];
+		call->fs->calls++;
 		memset(&v, 0, sizeof(v));
 		call->in_check = 1;
 		fr->cur = call;

@@ -132,10 +132,15 @@ struct filter_conf *filter_conf_of(struct filter_call *fc);
  */
 typedef void (*filter_work_fn)(void *state, struct verdict *v);
 int	 filter_offload(struct filter_call *fc, filter_work_fn work);
-/* For filters with their own async I/O on the loop (DNS): ends a pending
- * check. Safe to call only once per pending check. rc as check()'s. */
+/*
+ * For filters with their own async I/O on the loop (DNS): hold the call
+ * before check() returns 0; when the answer comes, resume only if the call
+ * is still live, then release it. A held call keeps the filter's state
+ * (and its config) alive even after the session is gone, so a late answer
+ * may always touch the state. filter_resume() may be called from inside
+ * check() itself (a cached answer). rc as check()'s.
+ */
 void	 filter_resume(struct filter_call *fc, int rc, struct verdict *v);
-/* A generation-safe handle for async completions on the loop. */
 struct filter_call *filter_call_hold(struct filter_call *fc);
 void	 filter_call_release(struct filter_call *fc);
 int	 filter_call_is_live(const struct filter_call *fc);
