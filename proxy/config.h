@@ -119,6 +119,7 @@ void	 cfg_print_keys(const char *section, const struct cfg_key *keys,
 /* ---- mxguard's own configuration ------------------------------------ */
 
 enum bare_newline { BARE_NL_REJECT = 0, BARE_NL_NORMALIZE };
+enum protocol_action { PROTO_REJECT = 0, PROTO_IGNORE };
 enum backend_tls { BACKEND_TLS_NO = 0, BACKEND_TLS_MAY, BACKEND_TLS_ENCRYPT };
 
 #define CONFIG_LISTEN_MAX	16
@@ -136,6 +137,8 @@ struct config {
 	uint64_t	 listen_backlog;
 	char		*greeting;
 	uint64_t	 greet_delay_ms;
+	int		 early_talker;		/* enum protocol_action */
+	int		 pipelining_violation;	/* enum protocol_action */
 
 	/* where mail may go */
 	struct cfg_list	 relay_domains_list;

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "filter.h"
 #include "log.h"
+#include "session.h"
 #include "stats.h"
 #include "util.h"
 #include "worker.h"
@@ -265,6 +266,13 @@ filter_resume(struct filter_call *fc, int rc, struct verdict *v)
 	filter_call_release(fc);
 	if (apply(fr, fr->next, rc, v) || (fr->next++, run_from(fr) == 1))
 		finish(fr);
+}
+
+void
+filter_set_client_name(struct filter_call *fc, const char *name)
+{
+	if (filter_call_is_live(fc))
+		session_set_client_name(fc->fr->s, name);
 }
 
 /* ---- the run ---------------------------------------------------------- */

@@ -141,6 +141,9 @@ int	 filter_offload(struct filter_call *fc, filter_work_fn work);
  * check() itself (a cached answer). rc as check()'s.
  */
 void	 filter_resume(struct filter_call *fc, int rc, struct verdict *v);
+/* Records the client's verified host name for the rest of the session
+ * (txn_view.client_name, the Received header). No-op on a dead call. */
+void	 filter_set_client_name(struct filter_call *fc, const char *name);
 struct filter_call *filter_call_hold(struct filter_call *fc);
 void	 filter_call_release(struct filter_call *fc);
 int	 filter_call_is_live(const struct filter_call *fc);

@@ -66,6 +66,7 @@ enum block {
 	BLOCK_DATA,		/* waiting for the backend's reply to DATA */
 	BLOCK_EOM,		/* end of message: filters, then the backend */
 	BLOCK_BARRIER,		/* waiting for every earlier reply */
+	BLOCK_GREET,		/* greet_delay: between "220-" and "220 " */
 	BLOCK_OUTPUT		/* the client does not read its replies */
 };
 
@@ -121,6 +122,7 @@ struct session {
 	struct sockaddr_storage peer;
 	socklen_t	 peerlen;
 	char		 client_addr[ADDR_STR_MAX];
+	char		*client_name;	/* verified by a filter (FCrDNS), owned */
 	char		*helo;
 	int		 esmtp;
 	int		 tls;		/* 1 handshaking, 2 established */
@@ -145,6 +147,7 @@ struct session {
 	uint64_t	 start_ms;
 	const char	*where;
 	struct event	*free_ev;
+	struct event	*greet_ev;	/* greet_delay timer */
 	/* the command a filter is deciding */
 	char		*line;
 	struct cmd	 cmd;
@@ -314,12 +317,28 @@ s_free_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	free(s->line);
 	free(s->helo);
+	free(s->client_name);
 	bufferevent_free(s->bev);
 	event_free(s->free_ev);
+	if (s->greet_ev != NULL)
+		event_free(s->greet_ev);
 	if (session_released_hook != NULL)
 		session_released_hook((struct sockaddr *)&s->peer);
 	config_unref(&s->cfg);
 	free(s);
+}
+
+void
+session_set_client_name(struct session *s, const char *name)
+{
+	size_t n = strlen(name);
+
+	/* a DNS name: keep only what may appear in a header comment */
+	if (n == 0 || n > 255 || strspn(name, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != n)
+		return;
+	free(s->client_name);
+	s->client_name = xstrdup(name);
 }
 
 size_t
@@ -669,6 +688,7 @@ view_fill(struct session *s, struct txn_view *tv)
 	tv->session_id = s->id;
 	tv->client = (struct sockaddr *)&s->peer;
 	tv->client_addr = s->client_addr;
+	tv->client_name = s->client_name;
 	tv->helo = s->helo;
 	tv->esmtp = s->esmtp;
 	tv->tls = s->tls != 0;
@@ -747,6 +767,22 @@ session_process(struct session *s)
 		linelen = (size_t)eol.pos + 1;
 		line = xmalloc(linelen + 1);
 		evbuffer_remove(in, line, linelen);
+		/*
+		 * More input behind a command we have not answered yet, when
+		 * PIPELINING was not offered: the client did not wait (RFC
+		 * 5321 4.3.1 lockstep; postscreen's pipelining test).
+		 */
+		if (!(s->offer & EXT_PIPELINING) && evbuffer_get_length(in) > 0 &&
+		    s->cfg->pipelining_violation == PROTO_REJECT) {
+			free(line);
+			stats_inc(STAT_cmd_pipelining_violation);
+			decision(s, "reject", "limit:pipelining", STAGE_HELO, 554,
+			    "5.5.0", "pipelining without PIPELINING", NULL);
+			session_fatal(s, 554, "5.5.0", "%s Error: SMTP protocol "
+			    "violation (pipelining was not offered)",
+			    s->cfg->hostname);
+			break;
+		}
 		bare = linelen < 2 || line[linelen - 2] != '\r';
 		linelen -= bare ? 1 : 2;
 		line[linelen] = '\0';
@@ -1078,7 +1114,8 @@ handle_line(struct session *s, char *line, size_t len, int bare_lf)
 			reply_now(s, 554, "5.5.1", "Error: no valid recipients");
 			return;
 		}
-		if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0) {
+		if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0 &&
+		    s->cfg->pipelining_violation == PROTO_REJECT) {
 			pipelining_after_data(s, NULL);
 			return;
 		}
@@ -1279,13 +1316,63 @@ after_filter(struct session *s, enum filter_stage stage, const struct verdict *v
 	session_process(s);
 }
 
-static void
-greet(struct session *s)
+/*
+ * Input before the greeting ended: bots talk first, MTAs never do (RFC
+ * 5321 3.1). As postscreen's pregreet test.
+ */
+static int
+early_talker(struct session *s)
 {
+	if (evbuffer_get_length(bufferevent_get_input(s->bev)) == 0 ||
+	    s->cfg->early_talker == PROTO_IGNORE)
+		return 0;
+	stats_inc(STAT_conn_early_talker);
+	decision(s, "reject", "limit:early_talker", STAGE_CONNECT, 554, "5.5.0",
+	    "client talked before the greeting", NULL);
+	session_fatal(s, 554, "5.5.0", "%s Error: SMTP protocol violation "
+	    "(you talked before the greeting)", s->cfg->hostname);
+	return 1;
+}
+
+static void
+greet_final(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	if (s->closing)
+		return;
+	s->blocked = BLOCK_NONE;
+	if (early_talker(s))
+		return;
 	s->state = ST_GREETED;
 	s->where = "waiting for HELO";
 	set_read_timeout(s);
 	reply_now(s, 220, NULL, "%s %s", s->cfg->hostname, s->cfg->greeting);
+	session_process(s);
+}
+
+static void
+greet(struct session *s)
+{
+	uint64_t ms = s->cfg->greet_delay_ms;
+	struct timeval tv = { (time_t)(ms / 1000),
+	    (suseconds_t)(ms % 1000) * 1000 };
+	char buf[512];
+	int n;
+
+	if (ms == 0) {
+		greet_final(-1, 0, s);
+		return;
+	}
+	/* "220-" now, "220 " later: talking in between is early. */
+	n = snprintf(buf, sizeof(buf), "220-%s %s\r\n", s->cfg->hostname,
+	    s->cfg->greeting);
+	if (n > 0 && (size_t)n < sizeof(buf))
+		bufferevent_write(s->bev, buf, (size_t)n);
+	s->blocked = BLOCK_GREET;
+	s->where = "greet delay";
+	s->greet_ev = evtimer_new(s->base, greet_final, s);
+	evtimer_add(s->greet_ev, &tv);
 }
 
 static void
@@ -1542,7 +1629,8 @@ session_be_reply(void *owner, void *arg, const struct reply *r,
 			break;
 		}
 		if (r->code == 354 && is_current(s, sl) && evbuffer_get_length(
-		    bufferevent_get_input(s->bev)) > 0) {
+		    bufferevent_get_input(s->bev)) > 0 &&
+		    s->cfg->pipelining_violation == PROTO_REJECT) {
 			pipelining_after_data(s, sl);
 			break;
 		}
@@ -1879,10 +1967,10 @@ received_header(struct session *s, char *out, size_t outlen)
 	if (s->txn->nrcpts == 1 && strchr(s->txn->rcpts[0], '\r') == NULL &&
 	    strchr(s->txn->rcpts[0], '\n') == NULL)
 		str_fmt(rcpt, sizeof(rcpt), "\r\n\tfor <%s>", s->txn->rcpts[0]);
-	k = snprintf(out, outlen, "Received: from %s (unknown [%s%s])\r\n"
+	k = snprintf(out, outlen, "Received: from %s (%s [%s%s])\r\n"
 	    "\tby %s (mxguard) with %s id %s%s;\r\n\t%s\r\n",
 	    helo[0] ? helo : "unknown",
-	    s->peer.ss_family == AF_INET6 ? "IPv6:" : "", s->client_addr,
+	    s->client_name ? s->client_name : "unknown", s->peer.ss_family == AF_INET6 ? "IPv6:" : "", s->client_addr,
 	    s->cfg->hostname, proto, s->id, rcpt, date);
 	return k > 0 && (size_t)k < outlen ? (size_t)k : 0;
 }

@@ -29,6 +29,9 @@ void	 session_drain_all(void);
 /* The drain deadline passed: close everything now. */
 void	 session_kill_all(void);
 size_t	 session_count(void);
+/* A filter verified the client's name (FCrDNS): filters and the Received
+ * header see it from now on. */
+void	 session_set_client_name(struct session *s, const char *name);
 /* Called (if set) after a session is released; for limits and drain. */
 extern void (*session_released_hook)(const struct sockaddr *peer);
 

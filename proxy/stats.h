@@ -21,6 +21,7 @@
 	X(conn_refused_proxy,		"connections refused: bad or untrusted PROXY header") \
 	X(conn_accept_error,		"accept(2) failures (descriptor limit and others)") \
 	X(conn_timeout,			"sessions ended by a client timeout") \
+	X(conn_early_talker,		"clients that talked before the greeting ended") \
 	X(conn_lost,			"sessions ended by the client without QUIT") \
 	X(conn_output_overflow,		"sessions ended because the client did not read its replies") \
 	X(txn_started,			"transactions started (MAIL accepted)") \
