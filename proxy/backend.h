@@ -46,11 +46,13 @@ struct backend_owner {
 		    enum backend_fail fail, const char *why);
 };
 
-/* What the backend should learn about the real client (issue: XCLIENT). */
+/* What the backend learns about the real client (backend_client_info:
+ * XCLIENT or a PROXY header). Copied by backend_open(). */
 struct backend_client {
-	const struct sockaddr *addr;	/* NULL: not known */
-	const char	*name;		/* reverse name or NULL */
-	const char	*helo;
+	const struct sockaddr *addr;	/* the client */
+	const struct sockaddr *local;	/* the address it connected to */
+	const char	*name;		/* verified host name or NULL */
+	const char	*helo;		/* NULL: none yet */
 	int		 esmtp;
 	int		 tls;
 };
@@ -82,8 +84,10 @@ const struct ehlo_caps *backend_caps(const struct backend *b);
 /* The transactions this connection has carried (for reuse counting). */
 unsigned backend_uses(const struct backend *b);
 void	 backend_count_use(struct backend *b);
-/* Open backend connections (gauge). */
+/* Open backend connections (gauge), the probe's included. */
 uint64_t backend_open_count(void);
+/* Called (if set) each time a backend connection is freed. */
+extern void (*backend_released_hook)(void);
 
 /* ---- health and capabilities, learned by probing --------------------- */
 

@@ -418,6 +418,33 @@ table_open(const char *spec, struct cfg_errors *e)
 	return t;
 }
 
+struct table *
+table_from_cidr_list(const struct cfg_list *l, const char *file, int line,
+    struct cfg_errors *e)
+{
+	struct table *t;
+	char *text = NULL, name[512];
+	size_t len = 0;
+	int before = e->count;
+
+	for (size_t i = 0; i < l->n; i++) {
+		size_t n = strlen(l->v[i]);
+
+		text = xrealloc(text, len + n + 5);
+		memcpy(text + len, l->v[i], n);
+		memcpy(text + len + n, " OK\n", 4);
+		len += n + 4;
+	}
+	str_fmt(name, sizeof(name), "%s:%d", file, line);
+	/* errors name the config line; the table's own line numbers count
+	 * list entries */
+	t = table_parse(TABLE_CIDR, name, text ? text : "", len, e);
+	free(text);
+	if (e->count != before)
+		table_free(&t);
+	return t;
+}
+
 void
 table_free(struct table **tp)
 {

@@ -31,6 +31,10 @@ struct table *table_open(const char *spec, struct cfg_errors *e);
 struct table *table_parse(enum table_type type, const char *name,
 	    const char *text, size_t len, struct cfg_errors *e);
 void	 table_free(struct table **tp);
+/* A cidr table from a configuration list of networks ("10.0.0.0/8",
+ * "192.0.2.1", "[2001:db8::]/32"); each maps to "OK". */
+struct table *table_from_cidr_list(const struct cfg_list *l, const char *file,
+	    int line, struct cfg_errors *e);
 enum table_type table_type(const struct table *t);
 const char *table_name(const struct table *t);
 size_t	 table_size(const struct table *t);
