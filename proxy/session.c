@@ -1136,6 +1136,25 @@ pipelining_after_data(struct session *s, struct slot *sl)
 	    s->cfg->hostname);
 }
 
+static int
+forbidden_command(const char *line)
+{
+	static const char *const verbs[] = {
+		"CONNECT", "GET", "POST", "HEAD", "PUT", "OPTIONS"
+	};
+	size_t n = strcspn(line, " \t");
+
+	if (n == 0 || !((line[0] >= 'A' && line[0] <= 'Z') ||
+	    (line[0] >= 'a' && line[0] <= 'z')))
+		return 1;
+	if (memchr(line, ':', n) != NULL)	/* "Subject:" and friends */
+		return 1;
+	for (size_t i = 0; i < ARRAY_LEN(verbs); i++)
+		if (n == strlen(verbs[i]) && strncasecmp(line, verbs[i], n) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * Sets up the reading of a BDAT chunk. Whatever the reply, the chunk's
  * bytes are read and never taken for commands; only a chunk too large to
@@ -1465,6 +1484,17 @@ handle_line(struct session *s, char *line, size_t len, int bare_lf)
 		bdat_command(s, c);
 		return;
 	default:
+		if (forbidden_command(line)) {
+			/* Not an SMTP client at all: a web proxy probe, a mail
+			 * header sent as a command, TLS without STARTTLS. As
+			 * Postfix's smtpd_forbidden_commands. */
+			stats_inc(STAT_cmd_forbidden);
+			decision(s, "reject", "limit:forbidden_command",
+			    STAGE_HELO, 221, "2.7.0", "non-SMTP command", NULL);
+			session_fatal(s, 221, "2.7.0", "Error: I can break rules, "
+			    "too. Goodbye.");
+			return;
+		}
 		stats_inc(STAT_cmd_unknown);
 		reply_error(s, 502, "5.5.2", "Error: command not recognized");
 		return;

@@ -37,6 +37,7 @@
 	X(reply_5xx,			"5xx replies sent to clients") \
 	X(cmd_total,			"commands received") \
 	X(cmd_unknown,			"unknown commands") \
+	X(cmd_forbidden,		"non-SMTP commands (HTTP, header lines): disconnected") \
 	X(cmd_syntax,			"commands with syntax errors") \
 	X(cmd_bad_sequence,		"commands out of sequence") \
 	X(cmd_too_long,			"command lines over the line length limit") \
