@@ -179,6 +179,9 @@ relay_domain_ok(const struct relay_domains *r, const char *domain)
 		d[--n] = '\0';
 	if (n == 0 || d[0] == '[')
 		return 0;
+	/* ".example.org" or "a..example.org" is no subdomain of anything */
+	if (!domain_syntax_ok(d))
+		return 0;
 	str_lower(d);
 	if (in_sorted(r->exact, r->nexact, d))
 		return 1;
