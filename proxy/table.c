@@ -520,8 +520,9 @@ cidr_lookup(const struct table *t, int family, const unsigned char *a)
 	return NULL;
 }
 
+/* The value for key; *keyp (if given) is set to the key that matched. */
 static const char *
-hash_lookup(const struct table *t, const char *key)
+hash_lookup_key(const struct table *t, const char *key, const char **keyp)
 {
 	struct hash_entry k, *he;
 	char buf[1024];
@@ -531,7 +532,15 @@ hash_lookup(const struct table *t, const char *key)
 	str_lower(buf);
 	k.key = buf;
 	he = bsearch(&k, t->entries, t->nentries, sizeof(*he), cmp_entry);
+	if (he != NULL && keyp != NULL)
+		*keyp = he->key;
 	return he ? he->value : NULL;
+}
+
+static const char *
+hash_lookup(const struct table *t, const char *key)
+{
+	return hash_lookup_key(t, key, NULL);
 }
 
 const char *
@@ -585,24 +594,30 @@ table_get_addr(const struct table *t, const struct sockaddr *sa)
 	return hash_lookup(t, text);
 }
 
-const char *
-table_get_domain(const struct table *t, const char *domain)
+static const char *
+domain_lookup(const struct table *t, const char *domain, const char **keyp)
 {
 	const char *v, *p;
 
 	if (t->type == TABLE_CIDR)
 		return NULL;
-	if ((v = hash_lookup(t, domain)) != NULL)
+	if ((v = hash_lookup_key(t, domain, keyp)) != NULL)
 		return v;
 	/* parent_domain_matches_subdomains: "example.org" and
 	 * ".example.org" both cover sub.example.org in access maps */
 	for (p = strchr(domain, '.'); p != NULL; p = strchr(p + 1, '.')) {
-		if ((v = hash_lookup(t, p)) != NULL)
+		if ((v = hash_lookup_key(t, p, keyp)) != NULL)
 			return v;
-		if ((v = hash_lookup(t, p + 1)) != NULL)
+		if ((v = hash_lookup_key(t, p + 1, keyp)) != NULL)
 			return v;
 	}
 	return NULL;
+}
+
+const char *
+table_get_domain(const struct table *t, const char *domain)
+{
+	return domain_lookup(t, domain, NULL);
 }
 
 #define EMAIL_BUF	520
@@ -620,12 +635,12 @@ table_get_email(const struct table *t, const char *addr, char delim,
 	if (t->type == TABLE_CIDR)
 		return NULL;
 	if (addr[0] == '\0')
-		return hash_lookup(t, "<>");
+		return hash_lookup_key(t, "<>", matched);
 	if (str_copy(buf, sizeof(buf), addr) < 0)
 		return NULL;
 	at = strrchr(buf, '@');
 	local = at ? (size_t)(at - buf) : strlen(buf);
-	if ((v = hash_lookup(t, buf)) != NULL)
+	if ((v = hash_lookup_key(t, buf, matched)) != NULL)
 		return v;
 	/* user+ext@dom, looked up again as user@dom */
 	if (delim != '\0')
@@ -633,21 +648,21 @@ table_get_email(const struct table *t, const char *addr, char delim,
 	if (ext != NULL && ext > buf) {
 		str_fmt(base, sizeof(base), "%.*s%s", (int)(ext - buf), buf,
 		    at ? at : "");
-		if ((v = hash_lookup(t, base)) != NULL)
+		if ((v = hash_lookup_key(t, base, matched)) != NULL)
 			return v;
 	} else
 		ext = NULL;
 	if (at == NULL)
 		return NULL;
-	if ((v = table_get_domain(t, at + 1)) != NULL)
+	if ((v = domain_lookup(t, at + 1, matched)) != NULL)
 		return v;
 	/* "user+ext@", then "user@" */
 	str_fmt(base, sizeof(base), "%.*s@", (int)local, buf);
-	if ((v = hash_lookup(t, base)) != NULL)
+	if ((v = hash_lookup_key(t, base, matched)) != NULL)
 		return v;
 	if (ext != NULL) {
 		str_fmt(base, sizeof(base), "%.*s@", (int)(ext - buf), buf);
-		if ((v = hash_lookup(t, base)) != NULL)
+		if ((v = hash_lookup_key(t, base, matched)) != NULL)
 			return v;
 	}
 	return NULL;
