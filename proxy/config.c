@@ -312,6 +312,7 @@ cfg_file_parse(const char *path, const char *buf, size_t len,
 	char *logical = NULL;
 	size_t llen = 0, pos = 0;
 	int lineno = 0, lstart = 0, settings = 0, before = e->count;
+	int skip = 0;		/* in a logical line refused as too long */
 
 	memset(f, 0, sizeof(*f));
 	f->path = xstrdup(path);
@@ -341,6 +342,8 @@ cfg_file_parse(const char *path, const char *buf, size_t len,
 		if (j == n || l[j] == '#')
 			continue;
 		if (j > 0) {			/* continuation */
+			if (skip)
+				continue;	/* reported once, at its start */
 			if (llen == 0) {
 				cfg_error(e, path, lineno, "continuation line "
 				    "(starts with white space) without a line "
@@ -351,6 +354,7 @@ cfg_file_parse(const char *path, const char *buf, size_t len,
 				cfg_error(e, path, lineno, "logical line longer "
 				    "than %u bytes", CFG_LINE_MAX);
 				llen = 0;
+				skip = 1;
 				continue;
 			}
 			logical[llen++] = ' ';
@@ -358,6 +362,7 @@ cfg_file_parse(const char *path, const char *buf, size_t len,
 			llen += n - j;
 			continue;
 		}
+		skip = 0;
 		if (llen > 0) {
 			logical[llen] = '\0';
 			parse_logical(f, &cur, logical, llen, lstart, e);
@@ -367,6 +372,7 @@ cfg_file_parse(const char *path, const char *buf, size_t len,
 			cfg_error(e, path, lineno, "line longer than %u bytes",
 			    CFG_LINE_MAX);
 			llen = 0;
+			skip = 1;
 			continue;
 		}
 		memcpy(logical, l, n);
