@@ -527,7 +527,8 @@ hash_lookup_key(const struct table *t, const char *key, const char **keyp)
 	struct hash_entry k, *he;
 	char buf[1024];
 
-	if (str_copy(buf, sizeof(buf), key) < 0)
+	/* an empty table has entries == NULL, which bsearch() must not get */
+	if (t->nentries == 0 || str_copy(buf, sizeof(buf), key) < 0)
 		return NULL;
 	str_lower(buf);
 	k.key = buf;
