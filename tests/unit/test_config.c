@@ -1163,16 +1163,17 @@ test_cfg_sample_lists_every_key(void **state)
 				    w.v[i].section[0] ? "] " : "", w.v[i].key,
 				    w.v[i].def);
 		}
-	if (missing.len > 0 || stale.len > 0) {
+	if (missing.len > 0 || stale.len > 0)
 		print_error("%s does not match the key tables.\n%s%s%s%s", path,
 		    missing.len ? "Missing (add these lines):\n" : "",
 		    missing.p, stale.len ? "Stale or wrong:\n" : "", stale.p);
-		fail();
-	}
+	n = missing.len + stale.len;
 	free(text);
 	free(w.v);
 	ubuf_free(&missing);
 	ubuf_free(&stale);
+	if (n > 0)
+		fail();
 }
 
 int
