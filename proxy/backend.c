@@ -246,6 +246,21 @@ backend_close(struct backend **bp)
 	b_schedule_free(b);
 }
 
+void
+backend_abort(struct backend **bp, const char *why)
+{
+	struct backend *b = *bp;
+
+	if (b == NULL)
+		return;
+	*bp = NULL;
+	if (b->dead)
+		return;
+	if (b->failing)
+		return;			/* already reporting its failures */
+	b_fail(b, BACKEND_LOST, why);
+}
+
 /* ---- queues ----------------------------------------------------------- */
 
 static struct bcmd *

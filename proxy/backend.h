@@ -62,6 +62,9 @@ struct backend *backend_open(struct event_base *base, const struct config *c,
 	    const struct backend_client *client);
 /* NULL-safe; no more callbacks; sends QUIT first when idle. */
 void	 backend_close(struct backend **bp);
+/* Mid-session: every command still owed a reply gets its failure callback
+ * (BACKEND_LOST, why) now, then closed(), then the connection goes. */
+void	 backend_abort(struct backend **bp, const char *why);
 /*
  * Queues line (with CRLF) for sending; cb(owner, arg, ...) follows. Lines
  * wait while the connection is being made. 0, or -1 if the backend is

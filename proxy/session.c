@@ -158,6 +158,8 @@ struct session {
 	struct event	*free_ev;
 	struct event	*greet_ev;	/* greet_delay timer */
 	struct event	*tarpit_ev;
+	struct event	*linger_ev;
+	uint64_t	 linger_until;
 	struct slot	*tarpit;	/* the reply held back */
 	/* the command a filter is deciding */
 	char		*line;
@@ -374,6 +376,36 @@ proxy_header(struct session *s)
 	session_start(s);
 }
 
+/* Bytes not yet on the wire: ours, and under TLS the socket layer's. */
+static int
+output_pending(struct session *s)
+{
+	struct bufferevent *u = bufferevent_get_underlying(s->bev);
+
+	return evbuffer_get_length(bufferevent_get_output(s->bev)) > 0 ||
+	    (u != NULL && evbuffer_get_length(bufferevent_get_output(u)) > 0);
+}
+
+/*
+ * Under TLS the filter reports its output drained once it has handed the
+ * encrypted bytes to the socket layer, not once they are sent: poll that
+ * briefly before letting go, so a last 221 or 421 is not lost.
+ */
+static void
+linger_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	struct timeval tv = { 0, 20000 };
+
+	if (!output_pending(s) || now_ms() >= s->linger_until) {
+		event_active(s->free_ev, 0, 0);
+		return;
+	}
+	if (s->linger_ev == NULL)
+		s->linger_ev = evtimer_new(s->base, linger_check, s);
+	evtimer_add(s->linger_ev, &tv);
+}
+
 static void
 session_close(struct session *s, const char *reason)
 {
@@ -381,6 +413,7 @@ session_close(struct session *s, const char *reason)
 		return;
 	s->closing = 1;
 	s->close_reason = reason;
+	s->linger_until = now_ms() + 5000;
 	bufferevent_disable(s->bev, EV_READ);
 	/* Let what is written reach the client; s_write releases us. */
 	if (evbuffer_get_length(bufferevent_get_output(s->bev)) > 0) {
@@ -391,7 +424,7 @@ session_close(struct session *s, const char *reason)
 		bufferevent_enable(s->bev, EV_WRITE);
 		return;
 	}
-	event_active(s->free_ev, 0, 0);
+	linger_check(-1, 0, s);
 }
 
 static void
@@ -429,6 +462,8 @@ s_free_cb(evutil_socket_t fd, short what, void *arg)
 		event_free(s->greet_ev);
 	if (s->tarpit_ev != NULL)
 		event_free(s->tarpit_ev);
+	if (s->linger_ev != NULL)
+		event_free(s->linger_ev);
 	bw_dequeue(s);
 	if (s->bw_ev != NULL)
 		event_free(s->bw_ev);
@@ -525,7 +560,7 @@ s_write(struct bufferevent *bev, void *arg)
 
 	if (s->closing) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			event_active(s->free_ev, 0, 0);
+			linger_check(-1, 0, s);
 		return;
 	}
 	if (s->blocked == BLOCK_OUTPUT) {
@@ -1130,7 +1165,10 @@ pipelining_after_data(struct session *s, struct slot *sl)
 	if (sl == NULL)
 		sl = slot_new(s, SLOT_LOCAL);
 	slot_reply(s, sl, 554, "5.5.0", "Error: SMTP protocol synchronization");
-	backend_close(&s->be);		/* it may be inside DATA already */
+	/* After the backend's 354 it is inside DATA and must not get a dot;
+	 * before it, replies to MAIL/RCPT may still be due: keep it. */
+	if (s->txn != NULL && s->txn->data_started)
+		backend_close(&s->be);
 	txn_abort(s);
 	session_fatal(s, 421, "4.7.0", "%s Closing connection",
 	    s->cfg->hostname);
@@ -1942,7 +1980,8 @@ session_be_reply(void *owner, void *arg, const struct reply *r,
 			    "error");
 			decision(s, "tempfail", "backend", stage, 451, "4.4.2", w,
 			    sl->rcpt);
-			backend_close(&s->be);
+			/* every other reply still owed gets its 451 now */
+			backend_abort(&s->be, "backend protocol error");
 			if (sl->kind == SLOT_BDAT) {
 				/* read the chunk, then give the 451 */
 				s->blocked = BLOCK_NONE;
@@ -2018,6 +2057,7 @@ session_be_reply(void *owner, void *arg, const struct reply *r,
 		if (r->code == 354 && is_current(s, sl) && evbuffer_get_length(
 		    bufferevent_get_input(s->bev)) > 0 &&
 		    s->cfg->pipelining_violation == PROTO_REJECT) {
+			s->txn->data_started = 1;	/* the backend is in DATA */
 			pipelining_after_data(s, sl);
 			break;
 		}
