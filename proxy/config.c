@@ -94,44 +94,48 @@ static void	 config_free(struct config *c);
 
 /* ---- generic ---------------------------------------------------------- */
 
+static void
+report(struct cfg_errors *e, int warning, const char *file, int line,
+    const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+		msg[0] = '\0';
+	if (e->to_log) {
+		if (line > 0)
+			(warning ? log_warn : log_err)("%s:%d: %s", file, line, msg);
+		else
+			(warning ? log_warn : log_err)("%s: %s", file, msg);
+	} else if (line > 0)
+		fprintf(stderr, "%s:%d: %s%s\n", file, line,
+		    warning ? "warning: " : "", msg);
+	else
+		fprintf(stderr, "%s: %s%s\n", file, warning ? "warning: " : "",
+		    msg);
+}
+
 void
 cfg_error(struct cfg_errors *e, const char *file, int line,
     const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 
-	va_start(ap, fmt);
-	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
-		msg[0] = '\0';
-	va_end(ap);
 	e->count++;
-	if (e->to_log) {
-		if (line > 0)
-			log_err("%s:%d: %s", file, line, msg);
-		else
-			log_err("%s: %s", file, msg);
-	} else if (line > 0)
-		fprintf(stderr, "%s:%d: %s\n", file, line, msg);
-	else
-		fprintf(stderr, "%s: %s\n", file, msg);
+	va_start(ap, fmt);
+	report(e, 0, file, line, fmt, ap);
+	va_end(ap);
 }
 
 void
 cfg_warning(struct cfg_errors *e, const char *file, int line,
     const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
-		msg[0] = '\0';
+	report(e, 1, file, line, fmt, ap);
 	va_end(ap);
-	if (e->to_log)
-		log_warn("%s:%d: %s", file, line, msg);
-	else
-		fprintf(stderr, "%s:%d: warning: %s\n", file, line, msg);
 }
 
 static int

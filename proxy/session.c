@@ -179,6 +179,19 @@ struct session {
 	struct event	*bw_ev;
 };
 
+/* Commands a backup MX answers the same way every time. */
+static const struct {
+	enum smtp_verb	 verb;
+	int		 code;
+	const char	*enh;
+	const char	*text;
+} fixed_replies[] = {
+	{ VERB_VRFY, 502, "5.5.1", "VRFY command is disabled" },
+	{ VERB_EXPN, 502, "5.5.1", "EXPN command is disabled" },
+	{ VERB_HELP, 214, "2.0.0", "See RFC 5321" },
+	{ VERB_ETRN, 502, "5.5.1", "Error: ETRN is not supported here" },
+};
+
 static struct session	*sessions;
 static size_t		 nsessions;
 static struct session	*bw_head, *bw_tail;	/* backend waiters, FIFO */
@@ -1471,16 +1484,14 @@ handle_line(struct session *s, char *line, size_t len, int bare_lf)
 		session_flush(s);
 		return;
 	case VERB_VRFY:
-		reply_now(s, 502, "5.5.1", "VRFY command is disabled");
-		return;
 	case VERB_EXPN:
-		reply_now(s, 502, "5.5.1", "EXPN command is disabled");
-		return;
 	case VERB_HELP:
-		reply_now(s, 214, "2.0.0", "See RFC 5321");
-		return;
 	case VERB_ETRN:
-		reply_now(s, 502, "5.5.1", "Error: ETRN is not supported here");
+		for (size_t i = 0; i < ARRAY_LEN(fixed_replies); i++)
+			if (fixed_replies[i].verb == c->verb)
+				reply_now(s, fixed_replies[i].code,
+				    fixed_replies[i].enh, "%s",
+				    fixed_replies[i].text);
 		return;
 	case VERB_AUTH:
 		stats_inc(STAT_cmd_bad_sequence);
