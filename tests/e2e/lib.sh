@@ -344,8 +344,11 @@ start_backup_postfix() {
 		    "mynetworks = 192.0.2.1/32" \
 		    "message_size_limit = 52428800" \
 		    "smtp_tls_security_level = none" \
-		    "smtpd_tls_security_level = none" "$@"
+		    "smtpd_tls_security_level = none" \
+		    "notify_classes =" "$@"
 	) 9>"$PF_LOCK" || fatal "pf_create failed"
+	# STARTTLS needs tlsmgr (postfix.sh's master.cf has none)
+	pf_master "$PF_DIR" 'tlsmgr unix - - n 1000? 1 tlsmgr'
 	PF_DIRS="$PF_DIRS $PF_DIR"
 	pf_start "$PF_DIR" || fatal "Postfix did not start in $PF_DIR"
 	BACKEND_PORT=$PF_PORT

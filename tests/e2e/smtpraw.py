@@ -10,6 +10,9 @@ Each STEP is "verb" or "verb:argument"; arguments of send take C escapes
     sendfile:PATH   write the file's bytes as they are
     senddata:PATH   write the file dot-stuffed, then CRLF.CRLF (the file
                     must end in CRLF; a missing final CRLF is added)
+    bdat:N:PATH     write the file as BDAT chunks of N bytes, the last
+                    one "BDAT n LAST", all in one write (then recv one
+                    reply per chunk)
     recv[:N]        read N complete replies (default 1)
     quiet:SECONDS   read whatever arrives for SECONDS (asserting absence)
     eof             read until the server closes (or the timeout)
@@ -170,6 +173,18 @@ def step(s):
     elif verb == "senddata":
         with open(arg, "rb") as f:
             send(stuff(f.read()))
+    elif verb == "bdat":
+        n, _, path = arg.partition(":")
+        n = int(n)
+        with open(path, "rb") as f:
+            data = f.read()
+        chunks = [data[i:i + n] for i in range(0, len(data), n)] or [b""]
+        o = b""
+        for i, c in enumerate(chunks):
+            last = " LAST" if i == len(chunks) - 1 else ""
+            o += b"BDAT %d%s\r\n" % (len(c), last.encode()) + c
+        out("=== %d BDAT chunk(s)" % len(chunks))
+        send(o)
     elif verb == "recv":
         n = int(arg) if arg else 1
         for _ in range(n):

@@ -10,6 +10,7 @@ E2E_TESTS = \
 	tests/e2e/t_relay_access_denied.sh \
 	tests/e2e/t_relay_backup_postfix.sh \
 	tests/e2e/t_relay_mixed_rcpts_postfix.sh \
+	tests/e2e/t_relay_bdat_chunking.sh \
 	tests/e2e/t_config_check_errors.sh \
 	tests/e2e/t_access_client_reject.sh \
 	tests/e2e/t_access_sender_reject.sh \
@@ -18,10 +19,15 @@ E2E_TESTS = \
 	tests/e2e/t_backend_5xx_passthrough.sh \
 	tests/e2e/t_backend_killed_mid_data.sh \
 	tests/e2e/t_backend_dies_at_dot.sh \
+	tests/e2e/t_backend_client_info_postfix.sh \
+	tests/e2e/t_backend_tls_postfix.sh \
+	tests/e2e/t_proxy_protocol_inbound.sh \
 	tests/e2e/t_tls_starttls.sh \
 	tests/e2e/t_tls_plaintext_injection.sh \
 	tests/e2e/t_data_big_message.sh \
 	tests/e2e/t_smtp_pipelining_into_data.sh \
+	tests/e2e/t_smtp_client_timeouts.sh \
+	tests/e2e/t_smtp_hostile_commands.sh \
 	tests/e2e/t_smuggling_reject.sh \
 	tests/e2e/t_smuggling_normalize.sh \
 	tests/e2e/t_smuggling_pipelined_after_dot.sh \
