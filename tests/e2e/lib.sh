@@ -91,7 +91,8 @@ ok() { printf 'ok: %s\n' "$*"; }
 
 _cleanup() {
 	local rc=$? p i
-	trap - EXIT INT TERM
+	trap - EXIT INT TERM HUP
+	trap '' PIPE	# the reader may be gone: clean up anyway
 	set +e
 	if [ -n "$MXG_PID" ] && kill -0 "$MXG_PID" 2>/dev/null; then
 		kill -TERM "$MXG_PID" 2>/dev/null
@@ -148,7 +149,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/mxg-e2e.$TEST.XXXXXX") || {
 	echo "cannot create a temporary directory"; exit 99; }
 chmod 755 "$T"
 trap _cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP PIPE
 MXG_LOG=""
 
 for _tool in "$PY" smtp-sink swaks ss; do
