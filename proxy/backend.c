@@ -538,17 +538,41 @@ b_send_proxy(struct backend *b)
 	uint8_t buf[256];
 	size_t n = 0;
 
+	struct sockaddr_storage src, dst;
+	socklen_t len;
+
 	if (ci != CLIENT_INFO_PROXY_V1 && ci != CLIENT_INFO_PROXY_V2)
 		return;
-	if (b->have_client && b->clocal.ss_family == b->caddr.ss_family) {
+	memset(&src, 0, sizeof(src));
+	memset(&dst, 0, sizeof(dst));
+	if (b->have_client) {
+		memcpy(&src, &b->caddr, sizeof(src));
+		if (b->clocal.ss_family == b->caddr.ss_family)
+			memcpy(&dst, &b->clocal, sizeof(dst));
+		else {
+			/* the client came over another family (PROXY in, or a
+			 * mapped address): say "any address" of its family */
+			dst.ss_family = b->caddr.ss_family;
+		}
+	} else if (ci == CLIENT_INFO_PROXY_V1) {
+		/* Postfix 3.7 refuses "PROXY UNKNOWN": the probe gives the
+		 * connection's own addresses instead */
+		len = sizeof(src);
+		if (getsockname(bufferevent_getfd(b->bev),
+		    (struct sockaddr *)&src, &len) < 0)
+			src.ss_family = AF_UNSPEC;
+		len = sizeof(dst);
+		if (getpeername(bufferevent_getfd(b->bev),
+		    (struct sockaddr *)&dst, &len) < 0)
+			dst.ss_family = AF_UNSPEC;
+	}
+	if (src.ss_family != AF_UNSPEC && src.ss_family == dst.ss_family) {
 		if (ci == CLIENT_INFO_PROXY_V1)
 			n = proxy_build_v1((char *)buf, sizeof(buf),
-			    (struct sockaddr *)&b->caddr,
-			    (struct sockaddr *)&b->clocal);
+			    (struct sockaddr *)&src, (struct sockaddr *)&dst);
 		else
 			n = proxy_build_v2(buf, sizeof(buf),
-			    (struct sockaddr *)&b->caddr,
-			    (struct sockaddr *)&b->clocal);
+			    (struct sockaddr *)&src, (struct sockaddr *)&dst);
 	}
 	if (n == 0 && ci == CLIENT_INFO_PROXY_V1) {
 		memcpy(buf, "PROXY UNKNOWN\r\n", 15);

@@ -1498,12 +1498,12 @@ handle_line(struct session *s, char *line, size_t len, int bare_lf)
 		reply_error(s, 503, "5.5.1", "Error: authentication not enabled");
 		return;
 	case VERB_STARTTLS:
-		if (!(s->offer & EXT_STARTTLS) || s->cfg->tls_ctx == NULL) {
-			reply_error(s, 502, "5.5.1", "Error: command not implemented");
-			return;
-		}
 		if (s->tls) {
 			reply_error(s, 554, "5.5.1", "Error: TLS already active");
+			return;
+		}
+		if (!(s->offer & EXT_STARTTLS) || s->cfg->tls_ctx == NULL) {
+			reply_error(s, 502, "5.5.1", "Error: command not implemented");
 			return;
 		}
 		if (s->txn != NULL) {

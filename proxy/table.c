@@ -363,6 +363,13 @@ table_parse(enum table_type type, const char *name, const char *text,
 struct table *
 table_open(const char *spec, struct cfg_errors *e)
 {
+	return table_open_at(spec, NULL, 0, e);
+}
+
+struct table *
+table_open_at(const char *spec, const char *from, int from_line,
+    struct cfg_errors *e)
+{
 	enum table_type type = TABLE_HASH;
 	const char *path = spec, *colon = strchr(spec, ':');
 	struct table *t;
@@ -383,16 +390,25 @@ table_open(const char *spec, struct cfg_errors *e)
 		    !strncmp(spec, "texthash", 8)))
 			type = TABLE_HASH;
 		else {
-			cfg_error(e, spec, 0, "unsupported table type \"%.*s\" "
-			    "(cidr, hash, btree, lmdb, texthash)", (int)plen,
-			    spec);
+			if (from != NULL)
+				cfg_error(e, from, from_line, "%s: unsupported "
+				    "table type \"%.*s\" (cidr, hash, btree, "
+				    "lmdb, texthash)", spec, (int)plen, spec);
+			else
+				cfg_error(e, spec, 0, "unsupported table type "
+				    "\"%.*s\" (cidr, hash, btree, lmdb, "
+				    "texthash)", (int)plen, spec);
 			return NULL;
 		}
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		cfg_error(e, path, 0, "cannot read table: %s", fd < 0 ?
-		    strerror(errno) : "not a regular file");
+		if (from != NULL)
+			cfg_error(e, from, from_line, "%s: cannot read table: %s",
+			    path, fd < 0 ? strerror(errno) : "not a regular file");
+		else
+			cfg_error(e, path, 0, "cannot read table: %s", fd < 0 ?
+			    strerror(errno) : "not a regular file");
 		if (fd >= 0)
 			close(fd);
 		return NULL;

@@ -27,6 +27,10 @@ enum table_type { TABLE_HASH = 0, TABLE_CIDR };
 struct table;
 
 struct table *table_open(const char *spec, struct cfg_errors *e);
+/* The same, naming the config line (file:line) that asked for the table
+ * in errors about the table as a whole (cannot open, bad type). */
+struct table *table_open_at(const char *spec, const char *file, int line,
+	    struct cfg_errors *e);
 /* Parses text already in memory (unit tests, fuzzing); name for messages. */
 struct table *table_parse(enum table_type type, const char *name,
 	    const char *text, size_t len, struct cfg_errors *e);
