@@ -91,6 +91,9 @@ static void	 list_split(const char *v, struct cfg_list *out);
 static int	 config_build(struct config *c, const struct cfg_file *f,
 		    struct cfg_errors *e);
 static void	 config_free(struct config *c);
+static void	 report(struct cfg_errors *e, int warning, const char *file,
+		    int line, const char *fmt, va_list ap)
+		    __attribute__((format(printf, 5, 0)));
 
 /* ---- generic ---------------------------------------------------------- */
 
