@@ -207,6 +207,9 @@ static void	 session_start(struct session *s);
 static void	 proxy_header(struct session *s);
 static void	 session_close(struct session *s, const char *reason);
 static void	 session_flush(struct session *s);
+static void	 slot_vreply(struct session *s, struct slot *sl, int code,
+		    const char *enh, const char *fmt, va_list ap)
+		    __attribute__((format(printf, 5, 0)));
 static void	 session_fatal(struct session *s, int code, const char *enh,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static void	 pipelining_after_data(struct session *s, struct slot *sl);
