@@ -28,6 +28,17 @@ pf_allow_dir() {
 	) 198>>/etc/postfix/.mxguard-tests.lock
 }
 
+# Takes DIR out of alternate_config_directories again (when a test ends).
+pf_forget_dir() {
+	(
+		flock 198
+		cur=$(postconf -h alternate_config_directories 2>/dev/null)
+		new=$(printf '%s\n' $cur | grep -vxF "$1/etc" | tr '\n' ' ')
+		[ "$cur" = "$new" ] ||
+		    postconf -e "alternate_config_directories = $new"
+	) 198>>/etc/postfix/.mxguard-tests.lock
+}
+
 pf_create() {
 	local dir=$1 port=$2; shift 2
 	mkdir -p "$dir/etc" "$dir/spool" "$dir/data"
