@@ -6,9 +6,13 @@
 #include "filters.h"
 
 extern const struct filter_ops flt_access_ops;
+extern const struct filter_ops flt_dnsbl_ops;
+extern const struct filter_ops flt_rhsbl_ops;
 
 const struct filter_ops *const filter_table[] = {
 	&flt_access_ops,
+	&flt_dnsbl_ops,
+	&flt_rhsbl_ops,
 	NULL
 };
 

@@ -1,3 +1,7 @@
 # dns.mk - unit tests of the resolver and the DNS checks (issue 5), kept in
 # their own fragment so the list merges cleanly with the core's.
 DNS_UNIT_TESTS =
+DNS_UNIT_TESTS += tests/unit/test_dnsxl
+tests_unit_test_dnsxl_SOURCES = tests/unit/test_dnsxl.c
+tests_unit_test_dnsxl_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_dnsxl_LDADD = $(UNIT_LDADD)
