@@ -614,6 +614,12 @@ b_read(struct bufferevent *bev, void *arg)
 	struct backend *b = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
+	/*
+	 * The greeting can be read before the connect event is delivered (a
+	 * fast backend, both events in one loop pass): the connection is up.
+	 */
+	if (b->state == B_CONNECTING && evbuffer_get_length(in) > 0)
+		b_event(bev, BEV_EVENT_CONNECTED, b);
 	while (!b->dead && b->state != B_FAILED) {
 		struct reply r;
 		size_t len = evbuffer_get_length(in), used = 0;
