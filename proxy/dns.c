@@ -817,7 +817,10 @@ dns_name_to_text(const unsigned char *p, size_t len, char *out, size_t outlen)
 		for (size_t k = 0; k < l; k++) {
 			unsigned char c = p[i + k];
 
-			if (isalnum(c) || c == '-' || c == '_') {
+			/* presentation format: only what unbound would read
+			 * as syntax, or what is not printable, is escaped */
+			if (c > 0x20 && c < 0x7f && c != '.' && c != '\\' &&
+			    c != '%') {
 				if (o + 1 >= outlen)
 					return 0;
 				out[o++] = (char)c;
@@ -935,11 +938,11 @@ dns_reverse_name(const struct sockaddr *sa, char *out, size_t outlen)
 int
 dns_name_valid(const char *name)
 {
-	size_t n = strlen(name), label = 0;
+	size_t n = strlen(name), label = 0, total = 0;
 
-	if (n > 0 && name[n - 1] == '.')
+	if (n > 0 && name[n - 1] == '.' && (n < 2 || name[n - 2] != '\\'))
 		n--;
-	if (n == 0 || n > 253)
+	if (n == 0)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)name[i];
@@ -948,11 +951,23 @@ dns_name_valid(const char *name)
 			if (label == 0)
 				return 0;
 			label = 0;
+			total++;
 			continue;
 		}
 		if (c <= 0x20 || c == 0x7f)
 			return 0;
-		if (++label > 63)
+		/* \DDD and \X are one byte of the name */
+		if (c == '\\') {
+			if (i + 3 < n + 1 && isdigit((unsigned char)name[i + 1]) &&
+			    isdigit((unsigned char)name[i + 2]) &&
+			    isdigit((unsigned char)name[i + 3]))
+				i += 3;
+			else if (i + 1 < n)
+				i++;
+			else
+				return 0;
+		}
+		if (++label > 63 || ++total > 253)
 			return 0;
 	}
 	return 1;

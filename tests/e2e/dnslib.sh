@@ -239,10 +239,8 @@ stop_mxguard() {
 	MXG_PID=""
 }
 
-# restart_mxguard: a new process with the config mxg_conf wrote last (the
-# log and the counters start afresh). XXX a reload would do, but two
-# reloads in a row can mark the backend down (the probe's QUIT reply is
-# taken for a handshake reply: core bug reported, not ours to fix here).
+# restart_mxguard: a new process with the config mxg_conf wrote last; the
+# log and the counters start afresh (the old log is kept beside it).
 restart_mxguard() {
 	stop_mxguard
 	cp "$MXG_LOG" "$MXG_LOG.$RANDOM" 2>/dev/null
@@ -338,12 +336,13 @@ expect_counter() {
 # ---- DNS: what lib.sh lacks --------------------------------------------------
 
 # start_dns [ZONE_DIR]: nsd on 127.0.0.1 at a free port serving every
-# ZONE.zone file of ZONE_DIR (default tests/e2e/zones), checked with
-# nsd-checkzone first. Also starts the black hole for timeout.test.
-# DNS_PORT, DNS_DIR.
+# NAME.zone file of ZONE_DIR (default tests/e2e/zones; root.zone is the
+# zone "."), each checked with nsd-checkzone first. Also starts the black
+# hole for timeout.test (once). DNS_PORT, DNS_DIR, DNS_PID.
 start_dns() {
-	local zdir=${1:-$E2E_DIR/zones} f z try pid
-	DNS_DIR=$T/nsd
+	local zdir=${1:-$E2E_DIR/zones} f z first="" try pid
+	[ -n "${BLACKHOLE_PORT:-}" ] || start_blackhole
+	DNS_DIR=$T/nsd.$RANDOM
 	mkdir -p "$DNS_DIR/zones"
 	for try in 1 2 3; do
 		DNS_PORT=$(pick_port) || fatal "no port"
@@ -364,27 +363,38 @@ server:
 remote-control:
 	control-enable: no
 EOF
+		first=""
 		for f in "$zdir"/*.zone; do
 			z=$(basename "$f" .zone)
+			[ "$z" = root ] && z=.
+			[ -n "$first" ] || first=$z
 			cp "$f" "$DNS_DIR/zones/"
-			nsd-checkzone "$z" "$DNS_DIR/zones/$z.zone" >/dev/null ||
+			nsd-checkzone "$z" "$f" >/dev/null ||
 			    fatal "zone $z does not load: $(nsd-checkzone "$z" "$f" 2>&1)"
-			printf 'zone:\n\tname: "%s"\n\tzonefile: "%s.zone"\n' \
-			    "$z" "$z" >> "$DNS_DIR/nsd.conf"
+			printf 'zone:\n\tname: "%s"\n\tzonefile: "%s"\n' \
+			    "$z" "$(basename "$f")" >> "$DNS_DIR/nsd.conf"
 		done
 		nsd -d -c "$DNS_DIR/nsd.conf" >>"$DNS_DIR/nsd.out" 2>&1 &
 		pid=$!
 		PIDS="$PIDS $pid"
-		if wait_for 10 "dig +time=1 +tries=1 -p $DNS_PORT @127.0.0.1 SOA example.test 2>/dev/null | grep -q 'status: NOERROR' || ! kill -0 $pid 2>/dev/null" &&
+		if wait_for 10 "dig +time=1 +tries=1 -p $DNS_PORT @127.0.0.1 SOA $first 2>/dev/null | grep -q 'status: NOERROR' || ! kill -0 $pid 2>/dev/null" &&
 		    kill -0 "$pid" 2>/dev/null; then
-			note "nsd on 127.0.0.1:$DNS_PORT (pid $pid)"
-			start_blackhole
+			DNS_PID=$pid
 			return 0
 		fi
 		kill "$pid" 2>/dev/null
 	done
 	cat "$DNS_DIR/nsd.out" "$DNS_DIR/nsd.log" 2>/dev/null
 	fatal "nsd did not start"
+}
+
+# stop_dns: ends the nsd start_dns started last.
+stop_dns() {
+	[ -n "${DNS_PID:-}" ] || return 0
+	kill -TERM "$DNS_PID" 2>/dev/null
+	wait_for 5 "! kill -0 $DNS_PID 2>/dev/null" || kill -KILL "$DNS_PID"
+	wait "$DNS_PID" 2>/dev/null
+	DNS_PID=""
 }
 
 # start_blackhole: a DNS "server" on 127.0.0.1 that reads every query and

@@ -2,3 +2,4 @@ E2E_TESTS =
 # issue 5: DNS checks (tests/e2e/dnslib.sh, zones in tests/e2e/zones)
 E2E_TESTS += tests/e2e/t_dnsbl_score.sh
 E2E_TESTS += tests/e2e/t_dnsbl_timeout.sh
+E2E_TESTS += tests/e2e/t_spf_openspf.sh

@@ -5,3 +5,8 @@ DNS_UNIT_TESTS += tests/unit/test_dnsxl
 tests_unit_test_dnsxl_SOURCES = tests/unit/test_dnsxl.c
 tests_unit_test_dnsxl_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_dnsxl_LDADD = $(UNIT_LDADD)
+
+# the OpenSPF suite driver (run by tests/e2e/t_spf_openspf.sh)
+check_PROGRAMS += tests/spf/spf_suite
+tests_spf_spf_suite_SOURCES = tests/spf/spf_suite.c
+tests_spf_spf_suite_LDADD = libmxguard.a $(MXG_LIBS)
