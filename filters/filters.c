@@ -8,11 +8,13 @@
 extern const struct filter_ops flt_access_ops;
 extern const struct filter_ops flt_dnsbl_ops;
 extern const struct filter_ops flt_rhsbl_ops;
+extern const struct filter_ops flt_spf_ops;
 
 const struct filter_ops *const filter_table[] = {
 	&flt_access_ops,
 	&flt_dnsbl_ops,
 	&flt_rhsbl_ops,
+	&flt_spf_ops,
 	NULL
 };
 

@@ -928,8 +928,8 @@ clean(char *dst, size_t size, const char *src)
 	for (; src && *src && o + 1 < size; src++) {
 		unsigned char c = (unsigned char)*src;
 
-		dst[o++] = c < 0x20 || c > 0x7e || c == '"' || c == '\\' ||
-		    c == '(' || c == ')' ? '?' : (char)c;
+		dst[o++] = c == '(' ? '[' : c == ')' ? ']' : c < 0x20 ||
+		    c > 0x7e || c == '"' || c == '\\' ? '?' : (char)c;
 	}
 	dst[o] = '\0';
 }

@@ -3,3 +3,4 @@ E2E_TESTS =
 E2E_TESTS += tests/e2e/t_dnsbl_score.sh
 E2E_TESTS += tests/e2e/t_dnsbl_timeout.sh
 E2E_TESTS += tests/e2e/t_spf_openspf.sh
+E2E_TESTS += tests/e2e/t_spf_policy.sh
