@@ -4,3 +4,6 @@ E2E_TESTS += tests/e2e/t_dnsbl_score.sh
 E2E_TESTS += tests/e2e/t_dnsbl_timeout.sh
 E2E_TESTS += tests/e2e/t_spf_openspf.sh
 E2E_TESTS += tests/e2e/t_spf_policy.sh
+E2E_TESTS += tests/e2e/t_helo_checks.sh
+E2E_TESTS += tests/e2e/t_allowlist.sh
+E2E_TESTS += tests/e2e/t_rhsbl.sh
