@@ -7,3 +7,4 @@ E2E_TESTS += tests/e2e/t_spf_policy.sh
 E2E_TESTS += tests/e2e/t_helo_checks.sh
 E2E_TESTS += tests/e2e/t_allowlist.sh
 E2E_TESTS += tests/e2e/t_rhsbl.sh
+E2E_TESTS += tests/e2e/t_early_talker.sh
