@@ -10,3 +10,7 @@ tests_unit_test_dnsxl_LDADD = $(UNIT_LDADD)
 check_PROGRAMS += tests/spf/spf_suite
 tests_spf_spf_suite_SOURCES = tests/spf/spf_suite.c
 tests_spf_spf_suite_LDADD = libmxguard.a $(MXG_LIBS)
+DNS_UNIT_TESTS += tests/unit/test_spf_macro
+tests_unit_test_spf_macro_SOURCES = tests/unit/test_spf_macro.c
+tests_unit_test_spf_macro_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_spf_macro_LDADD = $(UNIT_LDADD)
