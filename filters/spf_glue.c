@@ -149,17 +149,20 @@ ask(struct check *ck, const char *name, int type, struct dns_result *r)
 	spf_lookup_fn fn = ck->q->lookup ? ck->q->lookup : default_lookup;
 
 	memset(r, 0, sizeof(*r));
+	if (ck->stop)		/* a limit passed: nothing more is asked */
+		return ck->out->deadline ? ASK_TEMP : ASK_LIMIT;
 	if (now >= ck->deadline) {
 		ck->out->deadline = 1;
 		ck->stop = 1;
 		problem(ck, "no time left for %s %s", dns_type_name(type), name);
 		return ASK_TEMP;
 	}
-	if (++ck->out->queries > ck->max_queries) {
+	if (ck->out->queries >= ck->max_queries) {
 		ck->out->query_limit = 1;
 		ck->stop = 1;
 		return ASK_LIMIT;
 	}
+	ck->out->queries++;
 	t = ck->q->query_timeout_ms ? ck->q->query_timeout_ms :
 	    dns_timeout_ms();
 	if (t > ck->deadline - now)

@@ -504,7 +504,7 @@ term_cidr_domain(const char *m, size_t nl, size_t mn,
 	}
 	rel = ctx->family == AF_INET6 ? v6 : v4;
 	out_bytes(o, m, nl);
-	if (m[nl] == ':' && nl < mn) {
+	if (nl < mn && m[nl] == ':') {
 		out_byte(o, ':');
 		if (domain_spec(m + nl + 1, mn - nl - 1 - c, ctx, o, why,
 		    whylen) < 0)
