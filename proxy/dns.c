@@ -84,7 +84,36 @@ static struct {
 	int		 attached;
 } g = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
+/*
+ * Answers we already have, in front of libunbound. Its own cache answers
+ * too, but each answer crosses threads (to its background thread and back
+ * through a pipe, then to a waiting worker): a "cached" lookup still costs
+ * a round trip of context switches. Here a hit is a lock and a copy. Only
+ * definite answers (records, NODATA, NXDOMAIN) are kept, for their TTL
+ * (at most CACHE_TTL_MAX); failures are never kept. Cleared when the
+ * resolver's settings change.
+ */
+#define CACHE_BUCKETS		4096
+#define CACHE_MAX		20000
+#define CACHE_TTL_MAX		3600
+
+struct centry {
+	struct centry	*next;
+	uint64_t	 expires;	/* now_ms() */
+	int		 type;
+	char		*name;		/* lower case, no final dot */
+	struct dns_result res;
+};
+
+static struct {
+	pthread_mutex_t	 mu;
+	struct centry	*b[CACHE_BUCKETS];
+	size_t		 n;
+	size_t		 evict;		/* next bucket to make room in */
+} cache = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
 static void	 resolver_unref(struct dns_resolver *r);
+static void	 cache_clear(void);
 static void	 on_ub_fd(evutil_socket_t fd, short what, void *arg);
 static void	 result_from_ub(int err, struct ub_result *u, int type,
 		    struct dns_result *out);
@@ -310,6 +339,7 @@ dns_configure_settings(const struct dns_settings *st, struct err *err)
 	if (old != NULL) {
 		log_info("dns: resolver settings changed; new queries use the "
 		    "new context");
+		cache_clear();
 		resolver_unref(old);
 	}
 	return 0;
@@ -379,6 +409,7 @@ dns_shutdown(void)
 	pthread_mutex_unlock(&g.mu);
 	if (r != NULL)
 		resolver_unref(r);
+	cache_clear();
 }
 
 uint64_t
@@ -406,6 +437,143 @@ on_ub_fd(evutil_socket_t fd, short what, void *arg)
 	if ((rc = ub_process(r->ctx)) != 0)
 		log_warn("dns: ub_process: %s", ub_strerror(rc));
 	resolver_unref(r);
+}
+
+/* ---- the answer cache -------------------------------------------------- */
+
+static void
+result_copy(struct dns_result *dst, const struct dns_result *src)
+{
+	*dst = *src;
+	dst->rr = NULL;
+	if (src->n == 0)
+		return;
+	dst->rr = xcalloc(src->n, sizeof(*dst->rr));
+	for (size_t i = 0; i < src->n; i++) {
+		dst->rr[i] = src->rr[i];
+		if (src->rr[i].text != NULL) {
+			dst->rr[i].text = xmalloc(src->rr[i].len + 1);
+			memcpy(dst->rr[i].text, src->rr[i].text,
+			    src->rr[i].len + 1);
+		}
+	}
+}
+
+static size_t
+cache_key(const char *name, int type, char *key, size_t keylen)
+{
+	size_t n = 0, h = (size_t)type * 2654435761u;
+
+	for (; *name && n + 1 < keylen; name++)
+		key[n++] = (char)tolower((unsigned char)*name);
+	if (n > 0 && key[n - 1] == '.')
+		n--;
+	key[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		h = h * 31 + (unsigned char)key[i];
+	return h % CACHE_BUCKETS;
+}
+
+static void
+centry_free(struct centry *e)
+{
+	free(e->name);
+	dns_result_free(&e->res);
+	free(e);
+}
+
+/* 1 and *out filled (a copy) on a hit. Any thread. */
+static int
+cache_get(const char *name, int type, struct dns_result *out)
+{
+	char key[DNS_NAME_MAX];
+	size_t b = cache_key(name, type, key, sizeof(key));
+	uint64_t now = now_ms();
+	struct centry **ep, *e;
+	int hit = 0;
+
+	pthread_mutex_lock(&cache.mu);
+	for (ep = &cache.b[b]; (e = *ep) != NULL; ep = &e->next) {
+		if (e->type != type || strcmp(e->name, key) != 0)
+			continue;
+		if (e->expires <= now) {
+			*ep = e->next;
+			cache.n--;
+			centry_free(e);
+			break;
+		}
+		result_copy(out, &e->res);
+		out->ttl = (uint32_t)((e->expires - now) / 1000);
+		hit = 1;
+		break;
+	}
+	pthread_mutex_unlock(&cache.mu);
+	if (hit)
+		stats_inc(STAT_dns_cache_hit);
+	return hit;
+}
+
+static void
+cache_put(const char *name, int type, const struct dns_result *r)
+{
+	char key[DNS_NAME_MAX];
+	size_t b;
+	struct centry *e, **ep;
+	uint32_t ttl = MIN(r->ttl, CACHE_TTL_MAX);
+
+	if (ttl == 0 || (r->status != DNS_OK && r->status != DNS_NODATA &&
+	    r->status != DNS_NXDOMAIN))
+		return;
+	b = cache_key(name, type, key, sizeof(key));
+	e = xcalloc(1, sizeof(*e));
+	e->name = xstrdup(key);
+	e->type = type;
+	e->expires = now_ms() + (uint64_t)ttl * 1000;
+	result_copy(&e->res, r);
+	pthread_mutex_lock(&cache.mu);
+	/* the same name again: the new answer replaces it */
+	for (ep = &cache.b[b]; *ep != NULL; ep = &(*ep)->next)
+		if ((*ep)->type == type && strcmp((*ep)->name, key) == 0) {
+			struct centry *old = *ep;
+
+			*ep = old->next;
+			cache.n--;
+			centry_free(old);
+			break;
+		}
+	/* full: empty one bucket (round robin), a cheap approximation of
+	 * dropping the oldest */
+	while (cache.n >= CACHE_MAX) {
+		struct centry *x;
+
+		while ((x = cache.b[cache.evict]) != NULL) {
+			cache.b[cache.evict] = x->next;
+			cache.n--;
+			centry_free(x);
+		}
+		cache.evict = (cache.evict + 1) % CACHE_BUCKETS;
+	}
+	e->next = cache.b[b];
+	cache.b[b] = e;
+	cache.n++;
+	pthread_mutex_unlock(&cache.mu);
+}
+
+static void
+cache_clear(void)
+{
+	pthread_mutex_lock(&cache.mu);
+	for (size_t i = 0; i < CACHE_BUCKETS; i++) {
+		struct centry *e, *n;
+
+		for (e = cache.b[i]; e != NULL; e = n) {
+			n = e->next;
+			centry_free(e);
+		}
+		cache.b[i] = NULL;
+	}
+	cache.n = 0;
+	pthread_mutex_unlock(&cache.mu);
 }
 
 /* ---- loop-thread queries ---------------------------------------------- */
@@ -460,6 +628,7 @@ on_ub_answer(void *arg, int err, struct ub_result *u)
 	}
 	result_from_ub(err, u, q->type, &res);
 	ub_resolve_free(u);
+	cache_put(q->name, q->type, &res);
 	evtimer_del(q->timer);
 	deliver(q, &res);
 	dns_result_free(&res);
@@ -533,6 +702,14 @@ dns_query(const char *name, int type, uint64_t timeout_ms, dns_cb cb,
 	q->timeout_ms = timeout_ms;
 	if (!dns_name_valid(name)) {
 		query_fail_later(q, DNS_ERROR, "not a valid domain name");
+		return q;
+	}
+	if (cache_get(name, type, &q->early)) {
+		struct timeval now = { 0, 0 };
+
+		/* still later, never inside dns_query() */
+		q->has_early = 1;
+		evtimer_add(q->timer, &now);
 		return q;
 	}
 	rc = ub_resolve_async(q->r->ctx, name, type, 1, q, on_ub_answer, &q->id);
@@ -633,6 +810,11 @@ dns_resolve(const char *name, int type, uint64_t timeout_ms,
 		resolver_unref(r);
 		return -1;
 	}
+	if (cache_get(name, type, out)) {
+		resolver_unref(r);
+		count_status(out->status);
+		return 0;
+	}
 	w = xcalloc(1, sizeof(*w));
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_condattr_init(&ca);
@@ -667,6 +849,7 @@ dns_resolve(const char *name, int type, uint64_t timeout_ms,
 		result_from_ub(w->err, w->res, type, out);
 		ub_resolve_free(w->res);
 		w->res = NULL;
+		cache_put(name, type, out);
 	} else
 		w->abandoned = 1;
 	pthread_mutex_unlock(&w->mu);

@@ -71,6 +71,7 @@
 	X(spool_error,			"spool write errors") \
 	X(filter_offload_full,		"filter jobs refused: worker queue full") \
 	X(dns_queries,			"DNS queries asked (SPF, DNSBL, RHSBL, HELO checks)") \
+	X(dns_cache_hit,		"DNS queries answered from mxguard's own answer cache (no thread round trip)") \
 	X(dns_answer,			"DNS queries answered with records") \
 	X(dns_nodata,			"DNS queries answered: no record of the type") \
 	X(dns_nxdomain,			"DNS queries answered: no such name") \

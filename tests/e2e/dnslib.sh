@@ -359,6 +359,7 @@ server:
 	database: ""
 	logfile: "$DNS_DIR/nsd.log"
 	server-count: 1
+	rrl-ratelimit: 0
 	verbosity: 1
 remote-control:
 	control-enable: no

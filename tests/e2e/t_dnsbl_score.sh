@@ -37,6 +37,11 @@ expect_reply '554 5\.7\.1 .*Service unavailable; Client host \[127\.0\.0\.2\] bl
 expect_no_reply 'dnsbl\.test'
 expect_log 'decision verdict=reject by=dnsbl stage=connect code=554 enh=5\.7\.1 reason="dnsbl score 2 >= 2: dnsbl\.test=127\.0\.0\.2 dnswl\.test=-"'
 
+note "again: answered from mxguard's answer cache, same verdict"
+swaks_send --local-interface 127.0.0.2
+expect_reply '554 5\.7\.1 .*blocked using public-bl\.example'
+expect_counter dns_cache_hit -ge 2
+
 note "127.0.0.3: in no list: the next filter decides"
 swaks_send --local-interface 127.0.0.3
 expect_reply '^<\*\* +554 5\.7\.1 <someone@mail\.example\.test>: Sender address rejected'
@@ -74,7 +79,7 @@ raw_session --ipv6 r close
 expect_reply '^S: 554 5\.7\.1 .*Client host \[::1\] blocked using public-bl\.example'
 
 expect_sink_count 1
-expect_counter dnsbl_rejected 2
+expect_counter dnsbl_rejected 3
 expect_counter dnsbl_allowlisted 1
 expect_counter dnsbl_error_reply 2
 expect_counter dnsbl_tempfailed 2
