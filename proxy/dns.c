@@ -687,7 +687,7 @@ dns_query(const char *name, int type, uint64_t timeout_ms, dns_cb cb,
 
 	ASSERT(g.base != NULL);
 	q->type = type;
-	q->name = xstrndup(name, DNS_NAME_MAX);
+	q->name = xstrndup(name, strnlen(name, DNS_NAME_MAX));
 	q->cb = cb;
 	q->arg = arg;
 	q->start_ms = now_ms();
