@@ -247,12 +247,14 @@ restart_mxguard() {
 	start_mxguard
 }
 
+# reload_mxguard: SIGHUP with the config mxg_conf wrote last; waits until
+# mxguard says it loaded or refused it.
 reload_mxguard() {
-	local n
-	n=$(grep -c 'reload: configuration loaded' "$MXG_LOG")
+	local re='reload: configuration loaded|reload failed' n
+	n=$(grep -cE "$re" "$MXG_LOG")
 	_mxg_conf_fill
 	kill -HUP "$MXG_PID"
-	wait_for 10 "[ \$(grep -c 'reload: \(configuration loaded\|failed\)' $MXG_LOG) -gt $n ]" ||
+	wait_for 10 "[ \$(grep -cE '$re' $MXG_LOG) -gt $n ]" ||
 	    fail "mxguard did not reload"
 }
 
@@ -435,12 +437,13 @@ forward-zone:
 EOF
 }
 
-# dns_conf: the resolver keys that point mxguard at the test DNS server.
+# dns_conf: the resolver keys that point mxguard at the test DNS server
+# (DNS_TIMEOUT, DNS_UNBLOCK change two of them).
 dns_conf() {
 	[ -n "${DNS_PORT:-}" ] || return 0
 	printf '%s\n' \
 	    "dns_servers = 127.0.0.1@$DNS_PORT" \
-	    "dns_unblock_zones = test, 127.in-addr.arpa" \
+	    "dns_unblock_zones = ${DNS_UNBLOCK:-test, 127.in-addr.arpa}" \
 	    "dns_unbound_conf = $T/unbound.conf" \
 	    "dns_timeout = ${DNS_TIMEOUT:-2s}"
 }

@@ -8,3 +8,4 @@ E2E_TESTS += tests/e2e/t_helo_checks.sh
 E2E_TESTS += tests/e2e/t_allowlist.sh
 E2E_TESTS += tests/e2e/t_rhsbl.sh
 E2E_TESTS += tests/e2e/t_early_talker.sh
+E2E_TESTS += tests/e2e/t_dns_resolver.sh
