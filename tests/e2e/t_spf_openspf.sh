@@ -23,7 +23,7 @@ for s in $(seq 0 $((nsec - 1))); do
 	start_dns "$d/zones"
 	sed -i "s/@NSD_PORT@/$DNS_PORT/" "$d/unbound.conf"
 	"$DRIVER" -s "127.0.0.1@$DNS_PORT" -c "$d/unbound.conf" \
-	    -f "$d/cases.tsv" -t 700 > "$d/out" 2>&1 ||
+	    -f "$d/cases.tsv" -t 700 ${OPENSPF_RAW:+-r} > "$d/out" 2>&1 ||
 	    fatal "section $s ($desc): the driver failed: $(tail -n 5 "$d/out")"
 	stop_dns
 	note "section $s ($desc): $(tail -n 1 "$d/out" | sed 's/^# //')"

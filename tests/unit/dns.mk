@@ -14,3 +14,7 @@ DNS_UNIT_TESTS += tests/unit/test_spf_macro
 tests_unit_test_spf_macro_SOURCES = tests/unit/test_spf_macro.c
 tests_unit_test_spf_macro_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_spf_macro_LDADD = $(UNIT_LDADD)
+
+# files the DNS tests read that no rule names
+DNS_EXTRA_DIST = tests/spf/openspf_convert.py tests/spf/openspf_zones.py \
+	tests/spf/openspf_known_failures.txt
