@@ -843,6 +843,10 @@ spf_glue_check(struct spf_glue *g, const struct spf_query *q,
 		}
 	}
 
+	/* libspf2's own notion of us (its default is gethostname()) */
+	if (q->receiver != NULL && (g->srv->rec_dom == NULL ||
+	    strcmp(g->srv->rec_dom, q->receiver) != 0))
+		SPF_server_set_rec_dom(g->srv, q->receiver);
 	req = SPF_request_new(g->srv);
 	if (req == NULL) {
 		log_err("spf: out of memory");
