@@ -6,9 +6,19 @@
 #include "filters.h"
 
 extern const struct filter_ops flt_access_ops;
+extern const struct filter_ops flt_allowlist_ops;
+extern const struct filter_ops flt_helo_ops;
+extern const struct filter_ops flt_dnsbl_ops;
+extern const struct filter_ops flt_rhsbl_ops;
+extern const struct filter_ops flt_spf_ops;
 
 const struct filter_ops *const filter_table[] = {
 	&flt_access_ops,
+	&flt_allowlist_ops,
+	&flt_helo_ops,
+	&flt_dnsbl_ops,
+	&flt_rhsbl_ops,
+	&flt_spf_ops,
 	NULL
 };
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dns.h"
 #include "filter.h"
 #include "../filters/filters.h"
 #include "log.h"
@@ -78,6 +79,12 @@ static const struct cfg_key core_keys[] = {
 	{ "timeout_command",      CFG_MS,     "300s",           100, 3600000,  CFG_AT(timeout_command),        1, NULL, "time between commands (RFC 5321 4.5.3.2.7: 5 minutes)" },
 	{ "timeout_data",         CFG_MS,     "300s",           100, 3600000,  CFG_AT(timeout_data),           1, NULL, "time between reads during DATA" },
 	{ "drain_timeout",        CFG_MS,     "30s",            0, 3600000,    CFG_AT(drain_timeout),          1, NULL, "on SIGTERM, time sessions get to finish before they are cut" },
+	{ "dns_servers",          CFG_LIST,   "",               0, 0,          CFG_AT(dns_servers),            1, NULL, "resolvers every check asks (SPF, DNSBL, RHSBL, HELO): IP[@port] list; empty: the nameservers of /etc/resolv.conf; \"recursive\": resolve from the root servers (what DNSBLs that refuse public resolvers need)" },
+	{ "dns_timeout",          CFG_MS,     "5s",             100, 60000,    CFG_AT(dns_timeout),            1, NULL, "deadline of one DNS query; past it the answer counts as a temporary error, never as \"not listed\"" },
+	{ "dns_dnssec",           CFG_BOOL,   "no",             0, 0,          CFG_AT(dns_dnssec),             1, NULL, "validate DNSSEC; a bogus answer is a temporary error" },
+	{ "dns_trust_anchor_file", CFG_PATH,  "",               0, 0,          CFG_AT(dns_trust_anchor_file),  1, NULL, "DNSSEC trust anchor (unbound format); empty: /usr/share/dns/root.key" },
+	{ "dns_unblock_zones",    CFG_LIST,   "",               0, 0,          CFG_AT(dns_unblock_zones),      1, NULL, "zones the resolver would answer itself (RFC 6761 test., invalid., private reverse zones) to look up normally instead; for test setups" },
+	{ "dns_unbound_conf",     CFG_PATH,   "",               0, 0,          CFG_AT(dns_unbound_conf),       1, NULL, "extra unbound.conf(5) settings for the resolver, e.g. forward-zone: to a local DNSBL mirror" },
 	{ "workers",              CFG_UINT,   "4",              1, 256,        CFG_AT(workers),                0, NULL, "threads for blocking checks (restart to change)" },
 	{ "worker_queue",         CFG_UINT,   "1024",           1, 1000000,    CFG_AT(worker_queue),           0, NULL, "jobs that may wait for a worker; beyond it a check tempfails" },
 	{ "log",                  CFG_ENUM,   "stderr",         0, 0,          CFG_AT(log_sink),               1, "stderr|syslog", "where log lines go" },
@@ -805,6 +812,8 @@ config_build(struct config *c, const struct cfg_file *f, struct cfg_errors *e)
 			    "%s", err.msg);
 	}
 
+	if (e->count == before)
+		dns_config_check(c, top, e);
 	filter_chain_configure(c, f, e);
 	cfg_check_unused(top, e);
 	for (size_t i = 1; i < f->nblocks; i++) {

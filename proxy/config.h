@@ -202,6 +202,14 @@ struct config {
 	uint64_t	 timeout_data;
 	uint64_t	 drain_timeout;
 
+	/* the resolver (dns.c) */
+	struct cfg_list	 dns_servers;
+	uint64_t	 dns_timeout;
+	int		 dns_dnssec;
+	char		*dns_trust_anchor_file;
+	struct cfg_list	 dns_unblock_zones;
+	char		*dns_unbound_conf;
+
 	/* workers */
 	uint64_t	 workers;
 	uint64_t	 worker_queue;

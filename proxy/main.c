@@ -21,6 +21,7 @@
 
 #include "backend.h"
 #include "config.h"
+#include "dns.h"
 #include "filter.h"
 #include "log.h"
 #include "server.h"
@@ -117,6 +118,7 @@ static void
 on_reload(evutil_socket_t fd, short what, void *arg)
 {
 	struct config *c;
+	struct err err;
 	int nerr = 0;
 
 	log_info("reload: reading %s", g.path);
@@ -128,6 +130,14 @@ on_reload(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	config_reload_warnings(g.cfg, c);
+	/* a new resolver only if its keys changed (the cache survives) */
+	if (dns_configure(c, &err) < 0) {
+		stats_inc(STAT_config_reload_fail);
+		log_err("reload failed: dns: %s; the running configuration "
+		    "stays", err.msg);
+		config_unref(&c);
+		return;
+	}
 	server_set_config(c);
 	config_unref(&g.cfg);
 	g.cfg = c;
@@ -246,6 +256,11 @@ main(int argc, char **argv)
 		log_err("cannot create the event loop");
 		return 1;
 	}
+	if (dns_configure(g.cfg, &err) < 0) {
+		log_err("dns: %s", err.msg);
+		return 1;
+	}
+	dns_attach(g.base);
 	g.pool = worker_pool_new(g.base, (unsigned)g.cfg->workers,
 	    g.cfg->worker_queue);
 	if (server_listen(g.base, g.cfg, g.pool, &err) < 0) {
@@ -285,6 +300,7 @@ main(int argc, char **argv)
 	backend_probe_stop();
 	server_free();
 	worker_pool_free(&g.pool);
+	dns_shutdown();
 	if (g.drain_ev)
 		event_free(g.drain_ev);
 	event_free(g.start_ev);

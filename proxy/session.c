@@ -1721,8 +1721,8 @@ after_filter(struct session *s, enum filter_stage stage, const struct verdict *v
 		if (refused) {
 			/* Refused at connect: say so in the greeting, then go. */
 			reply_now(s, v->kind == VERDICT_REJECT ? 554 : 421,
-			    v->kind == VERDICT_REJECT ? v->enh : "4.7.0", "%s %s",
-			    s->cfg->hostname, v->text);
+			    v->kind == VERDICT_REJECT || v->enh[0] == '4' ?
+			    v->enh : "4.7.0", "%s %s", s->cfg->hostname, v->text);
 			verdict_decision(s, stage, v, by, NULL);
 			session_close(s, "refused at connect");
 			return;

@@ -74,6 +74,51 @@
 	X(spool_to_file,		"messages that spilled from memory to a temporary file") \
 	X(spool_error,			"spool write errors") \
 	X(filter_offload_full,		"filter jobs refused: worker queue full") \
+	X(dns_queries,			"DNS queries asked (SPF, DNSBL, RHSBL, HELO checks)") \
+	X(dns_cache_hit,		"DNS queries answered from mxguard's own answer cache (no thread round trip)") \
+	X(dns_answer,			"DNS queries answered with records") \
+	X(dns_nodata,			"DNS queries answered: no record of the type") \
+	X(dns_nxdomain,			"DNS queries answered: no such name") \
+	X(dns_servfail,			"DNS queries failed: SERVFAIL, REFUSED or other rcode, or DNSSEC bogus") \
+	X(dns_timeout,			"DNS queries that passed their deadline (dns_timeout)") \
+	X(dns_error,			"DNS queries that failed locally (bad name, no resolver)") \
+	X(dns_bogus,			"DNS answers that failed DNSSEC validation") \
+	X(dns_malformed,		"DNS records dropped as malformed or over the per-answer cap") \
+	X(dnsbl_listed,			"DNSBL/DNSWL site entries that matched a client (one per entry)") \
+	X(dnsbl_rejected,		"clients rejected: DNSBL score at or above threshold") \
+	X(dnsbl_allowlisted,		"clients allowlisted: DNSWL score at or below allowlist_threshold") \
+	X(dnsbl_zone_error,		"DNSBL zone lookups that failed (timeout, SERVFAIL) or gave an error reply") \
+	X(dnsbl_error_reply,		"DNSBL replies that mean 'refused / over quota' (127.255.255.x): errors, not listings") \
+	X(dnsbl_invalid_reply,		"DNSBL replies outside 127.0.0.0/8 (ignored, RFC 5782 2.1)") \
+	X(dnsbl_tempfailed,		"clients tempfailed because a DNSBL lookup failed and could change the outcome") \
+	X(dnsbl_error_ignored,		"DNSBL lookup failures ignored by dns_error = ignore") \
+	X(rhsbl_listed,			"RHSBL site entries that matched a sender domain or HELO name") \
+	X(rhsbl_rejected,		"sender domains or HELO names rejected: RHSBL score at or above threshold") \
+	X(rhsbl_allowlisted,		"sender domains or HELO names allowlisted by RHSBL score") \
+	X(rhsbl_zone_error,		"RHSBL zone lookups that failed or gave an error reply") \
+	X(rhsbl_tempfailed,		"commands tempfailed because an RHSBL lookup failed") \
+	X(spf_pass,			"SPF checks: pass") \
+	X(spf_fail,			"SPF checks: fail") \
+	X(spf_softfail,			"SPF checks: softfail") \
+	X(spf_neutral,			"SPF checks: neutral") \
+	X(spf_none,			"SPF checks: none") \
+	X(spf_temperror,		"SPF checks: temperror") \
+	X(spf_permerror,		"SPF checks: permerror") \
+	X(spf_void_limit,		"SPF checks made permerror: more than 2 void lookups (RFC 7208 4.6.4)") \
+	X(spf_query_limit,		"SPF checks stopped: more DNS queries than max_dns_queries") \
+	X(spf_deadline,			"SPF checks that ran out of time (temperror)") \
+	X(spf_long_name,		"SPF lookups refused: name longer than 253 bytes") \
+	X(spf_rejected,			"transactions rejected by SPF policy") \
+	X(spf_tempfailed,		"transactions tempfailed by SPF policy") \
+	X(helo_invalid,			"HELO/EHLO names rejected as invalid syntax") \
+	X(helo_not_fqdn,		"HELO/EHLO names rejected: not fully qualified") \
+	X(helo_claims_us,		"HELO/EHLO names rejected: our name or address") \
+	X(fcrdns_confirmed,		"clients whose reverse name was forward-confirmed") \
+	X(fcrdns_unconfirmed,		"clients without a forward-confirmed reverse name") \
+	X(fcrdns_error,			"FCrDNS lookups that failed temporarily") \
+	X(fcrdns_rejected,		"clients rejected or tempfailed for their reverse name") \
+	X(allowlist_client,		"sessions allowlisted by client address") \
+	X(allowlist_sender,		"transactions allowlisted by sender address or domain") \
 	X(config_reload_ok,		"configuration reloads that succeeded") \
 	X(config_reload_fail,		"configuration reloads refused (old configuration kept)")
 
