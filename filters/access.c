@@ -8,7 +8,7 @@
  * backend checks still apply). As in Postfix, where each restriction list
  * is evaluated on its own, an OK at one stage does not skip this filter's
  * own tables at later stages (a client OK, then a recipient REJECT, is a
- * reject); REJECT/DEFER [text]; 4NN/5NN text (with an
+ * reject; the chain runs a filter after its own ACCEPT); REJECT/DEFER [text]; 4NN/5NN text (with an
  * enhanced code if the text starts with one); DUNNO; PREPEND header (a
  * tag); WARN text (logged). Actions a proxy cannot carry out (DISCARD,
  * HOLD, REDIRECT, FILTER, BCC, restriction names) are reported when the
@@ -260,7 +260,6 @@ const struct filter_ops flt_access_ops = {
 	.name = "access",
 	.stages = STAGE_BIT(STAGE_CONNECT) | STAGE_BIT(STAGE_HELO) |
 	    STAGE_BIT(STAGE_MAIL) | STAGE_BIT(STAGE_RCPT),
-	.flags = FLT_AFTER_ACCEPT,
 	.keys = access_keys,
 	.nkeys = ARRAY_LEN(access_keys),
 	.conf_size = sizeof(struct access_conf),

@@ -53,6 +53,7 @@ struct filter_run {
 	struct event_base	*base;
 	struct worker_pool	*pool;
 	struct fstate		*fs[FILTER_MAX];
+	/* ACCEPT: 1 + the index of the filter that gave it, or 0 */
 	int			 accept_session;
 	int			 accept_txn;
 	/* the stage in progress */
@@ -428,7 +429,11 @@ run_from(struct filter_run *fr)
 
 		if (!(ops->stages & STAGE_BIT(fr->stage)))
 			continue;
-		if ((fr->accept_session || fr->accept_txn) &&
+		/* Another filter's ACCEPT skips this one; its own does not (as
+		 * Postfix evaluates each restriction list on its own: an access
+		 * OK for the client still leaves its recipient table). */
+		if (((fr->accept_session && fr->accept_session != (int)fr->next + 1) ||
+		    (fr->accept_txn && fr->accept_txn != (int)fr->next + 1)) &&
 		    !(ops->flags & FLT_AFTER_ACCEPT))
 			continue;
 		if (fr->fs[fr->next] == NULL) {
@@ -518,9 +523,9 @@ apply(struct filter_run *fr, size_t i, int rc, struct verdict *v)
 	case VERDICT_ACCEPT:
 		stats_filter_inc(fc->index, STATF_ACCEPT);
 		if (fr->stage <= STAGE_HELO)
-			fr->accept_session = 1;
+			fr->accept_session = (int)i + 1;
 		else
-			fr->accept_txn = 1;
+			fr->accept_txn = (int)i + 1;
 		/* the remaining filters are skipped by run_from's test */
 		return 0;
 	case VERDICT_REJECT:

@@ -7,9 +7,10 @@
  *    asynchronous one ends with filter_resume().
  * 2. CONTINUE goes on. TAG goes on; its header is prepended when the
  *    message goes to the backend.
- * 3. ACCEPT skips the remaining filters: for the session if given at
- *    CONNECT or HELO, else for the transaction. Limits, relay checks and
- *    the backend's own verdict still apply.
+ * 3. ACCEPT skips the other filters: for the session if given at CONNECT
+ *    or HELO, else for the transaction. The filter that gave it still runs
+ *    at later stages. Limits, relay checks and the backend's own verdict
+ *    still apply.
  * 4. REJECT or TEMPFAIL stop the stage: the client gets the verdict and
  *    the command is not relayed. At RCPT it concerns that recipient only;
  *    from HEADERS on, the whole message.
