@@ -50,6 +50,7 @@ E2E_TESTS = \
 	tests/e2e/t_hostile_after_421.sh \
 	tests/e2e/t_hostile_rset_noop_flood.sh \
 	tests/e2e/t_hostile_half_close.sh \
+	tests/e2e/t_hostile_abandoned_txn.sh \
 	tests/e2e/t_hostile_tls_stall.sh \
 	tests/e2e/t_hostile_conn_flood.sh \
 	tests/e2e/t_scale_10k_idle.sh \
