@@ -29,8 +29,8 @@ next_client() {	# next_client TAG: a full transaction right after it
 	    "send:MAIL FROM:<next$n@client.example.net>\\r\\n" recv \
 	    "send:RCPT TO:<next$n@example.test>\\r\\n" recv 'send:DATA\r\n' recv \
 	    "senddata:$T/after$n.eml" recv 'send:QUIT\r\n' recv
-	expect_codes "220 250 250 250 354 250 221"
-	wait_for 10 "[ -n \"\$(sink_find '^Subject: after $1\$')\" ]"
+	expect_codes "220 250 250 250 354 250 221" &&
+	    wait_for 10 "[ -n \"\$(sink_find '^Subject: after $1\$')\" ]"
 	f=$(sink_find "^Subject: after $1\$")
 	if [ -n "$f" ] && [ "$(grep -c '^X-Rcpt-Args:' "$f")" = 1 ] &&
 	    grep -q "^X-Rcpt-Args: <next$n@example.test>" "$f" &&
