@@ -1,42 +1,41 @@
 # Every end-to-end test, spelled out for automake (Makefile.am includes
 # this file). Each is independent: tests/e2e/lib.sh gives it a private
 # directory and free ports. Helpers (not tests): lib.sh, smtpraw.py,
-# sinkmsg.py, stallsink.py, mkmsg.py, smuggle.sh.
-E2E_TESTS = \
-	tests/e2e/t_relay_delivery_bytes.sh \
-	tests/e2e/t_relay_dot_lines.sh \
-	tests/e2e/t_relay_8bit_body.sh \
-	tests/e2e/t_relay_pipelining_order.sh \
-	tests/e2e/t_relay_access_denied.sh \
-	tests/e2e/t_relay_backup_postfix.sh \
-	tests/e2e/t_relay_mixed_rcpts_postfix.sh \
-	tests/e2e/t_relay_bdat_chunking.sh \
-	tests/e2e/t_config_check_errors.sh \
-	tests/e2e/t_access_client_reject.sh \
-	tests/e2e/t_access_sender_reject.sh \
-	tests/e2e/t_backend_down.sh \
-	tests/e2e/t_backend_4xx_passthrough.sh \
-	tests/e2e/t_backend_5xx_passthrough.sh \
-	tests/e2e/t_backend_killed_mid_data.sh \
-	tests/e2e/t_backend_dies_at_dot.sh \
-	tests/e2e/t_backend_client_info_postfix.sh \
-	tests/e2e/t_backend_tls_postfix.sh \
-	tests/e2e/t_proxy_protocol_inbound.sh \
-	tests/e2e/t_tls_starttls.sh \
-	tests/e2e/t_tls_plaintext_injection.sh \
-	tests/e2e/t_data_big_message.sh \
-	tests/e2e/t_smtp_pipelining_into_data.sh \
-	tests/e2e/t_smtp_client_timeouts.sh \
-	tests/e2e/t_smtp_hostile_commands.sh \
-	tests/e2e/t_smuggling_reject.sh \
-	tests/e2e/t_smuggling_normalize.sh \
-	tests/e2e/t_smuggling_pipelined_after_dot.sh \
-	tests/e2e/t_signal_hup_under_traffic.sh \
-	tests/e2e/t_signal_hup_bad_reload.sh \
-	tests/e2e/t_signal_term_drain.sh \
-	tests/e2e/t_signal_term_drain_timeout.sh
-
-# issue 5: DNS checks (tests/e2e/dnslib.sh, zones in tests/e2e/zones)
+# sinkmsg.py, stallsink.py, mkmsg.py, smuggle.sh, hostile.py, hostile_lib.sh,
+# dnslib.sh, dnsraw.py. One line per test, so lists merge cleanly.
+E2E_TESTS =
+E2E_TESTS += tests/e2e/t_relay_delivery_bytes.sh
+E2E_TESTS += tests/e2e/t_relay_dot_lines.sh
+E2E_TESTS += tests/e2e/t_relay_8bit_body.sh
+E2E_TESTS += tests/e2e/t_relay_pipelining_order.sh
+E2E_TESTS += tests/e2e/t_relay_access_denied.sh
+E2E_TESTS += tests/e2e/t_relay_backup_postfix.sh
+E2E_TESTS += tests/e2e/t_relay_mixed_rcpts_postfix.sh
+E2E_TESTS += tests/e2e/t_relay_bdat_chunking.sh
+E2E_TESTS += tests/e2e/t_config_check_errors.sh
+E2E_TESTS += tests/e2e/t_access_client_reject.sh
+E2E_TESTS += tests/e2e/t_access_sender_reject.sh
+E2E_TESTS += tests/e2e/t_backend_down.sh
+E2E_TESTS += tests/e2e/t_backend_4xx_passthrough.sh
+E2E_TESTS += tests/e2e/t_backend_5xx_passthrough.sh
+E2E_TESTS += tests/e2e/t_backend_killed_mid_data.sh
+E2E_TESTS += tests/e2e/t_backend_dies_at_dot.sh
+E2E_TESTS += tests/e2e/t_backend_client_info_postfix.sh
+E2E_TESTS += tests/e2e/t_backend_tls_postfix.sh
+E2E_TESTS += tests/e2e/t_proxy_protocol_inbound.sh
+E2E_TESTS += tests/e2e/t_tls_starttls.sh
+E2E_TESTS += tests/e2e/t_tls_plaintext_injection.sh
+E2E_TESTS += tests/e2e/t_data_big_message.sh
+E2E_TESTS += tests/e2e/t_smtp_pipelining_into_data.sh
+E2E_TESTS += tests/e2e/t_smtp_client_timeouts.sh
+E2E_TESTS += tests/e2e/t_smtp_hostile_commands.sh
+E2E_TESTS += tests/e2e/t_smuggling_reject.sh
+E2E_TESTS += tests/e2e/t_smuggling_normalize.sh
+E2E_TESTS += tests/e2e/t_smuggling_pipelined_after_dot.sh
+E2E_TESTS += tests/e2e/t_signal_hup_under_traffic.sh
+E2E_TESTS += tests/e2e/t_signal_hup_bad_reload.sh
+E2E_TESTS += tests/e2e/t_signal_term_drain.sh
+E2E_TESTS += tests/e2e/t_signal_term_drain_timeout.sh
 E2E_TESTS += tests/e2e/t_dnsbl_score.sh
 E2E_TESTS += tests/e2e/t_dnsbl_timeout.sh
 E2E_TESTS += tests/e2e/t_spf_openspf.sh
@@ -46,3 +45,23 @@ E2E_TESTS += tests/e2e/t_allowlist.sh
 E2E_TESTS += tests/e2e/t_rhsbl.sh
 E2E_TESTS += tests/e2e/t_early_talker.sh
 E2E_TESTS += tests/e2e/t_dns_resolver.sh
+E2E_TESTS += tests/e2e/t_bdat_edge_cases.sh
+E2E_TESTS += tests/e2e/t_bdat_chunking_off.sh
+E2E_TESTS += tests/e2e/t_limit_rcpts_size.sh
+E2E_TESTS += tests/e2e/t_limit_errors_delay.sh
+E2E_TESTS += tests/e2e/t_limit_backend_conns.sh
+E2E_TESTS += tests/e2e/t_limit_spool.sh
+E2E_TESTS += tests/e2e/t_limit_timeout_defaults.sh
+E2E_TESTS += tests/e2e/t_limit_sessions_net.sh
+E2E_TESTS += tests/e2e/t_hostile_slowloris.sh
+E2E_TESTS += tests/e2e/t_hostile_noread.sh
+E2E_TESTS += tests/e2e/t_hostile_long_lines_nul.sh
+E2E_TESTS += tests/e2e/t_hostile_pipelining.sh
+E2E_TESTS += tests/e2e/t_hostile_after_421.sh
+E2E_TESTS += tests/e2e/t_hostile_rset_noop_flood.sh
+E2E_TESTS += tests/e2e/t_hostile_half_close.sh
+E2E_TESTS += tests/e2e/t_hostile_abandoned_txn.sh
+E2E_TESTS += tests/e2e/t_hostile_tls_stall.sh
+E2E_TESTS += tests/e2e/t_hostile_conn_flood.sh
+E2E_TESTS += tests/e2e/t_scale_10k_idle.sh
+E2E_TESTS += tests/e2e/t_scale_fd_limit.sh
