@@ -6,9 +6,11 @@
 #include "filters.h"
 
 extern const struct filter_ops flt_access_ops;
+extern const struct filter_ops flt_rcpt_ops;
 
 const struct filter_ops *const filter_table[] = {
 	&flt_access_ops,
+	&flt_rcpt_ops,
 	NULL
 };
 

@@ -17,7 +17,9 @@
 #include "filter.h"
 #include "../filters/filters.h"
 #include "log.h"
+#include "primary.h"
 #include "relay.h"
+#include "store.h"
 #include "tls.h"
 #include "util.h"
 
@@ -770,7 +772,12 @@ config_build(struct config *c, const struct cfg_file *f, struct cfg_errors *e)
 			    "%s", err.msg);
 	}
 
+	c->primary = primary_conf_build(top, f->path, e);
+	c->store = store_conf_build(top, f->path, e);
+
 	filter_chain_configure(c, f, e);
+	if (store_needed(c))
+		store_conf_check(c->store, top, f->path, e);
 	cfg_check_unused(top, e);
 	for (size_t i = 1; i < f->nblocks; i++) {
 		int named = 0;
@@ -818,6 +825,8 @@ static void
 config_free(struct config *c)
 {
 	filter_chain_free(c);
+	primary_conf_free(&c->primary);
+	store_conf_free(&c->store);
 	relay_domains_free(&c->relay);
 	tls_ctx_free(c->tls_ctx);
 	tls_ctx_free(c->backend_tls_ctx);
@@ -842,6 +851,9 @@ config_reload_warnings(const struct config *o, const struct config *n)
 	if (o->workers != n->workers || o->worker_queue != n->worker_queue)
 		log_warn("reload: workers or worker_queue changed; restart to "
 		    "apply it");
+	if (!store_conf_same(o->store, n->store))
+		log_warn("reload: store settings changed; restart to apply "
+		    "them (the running store stays)");
 }
 
 const struct cfg_key *
@@ -855,5 +867,7 @@ void
 config_print_keys(void)
 {
 	cfg_print_keys(NULL, core_keys, ARRAY_LEN(core_keys));
+	primary_print_keys();
+	store_print_keys();
 	filter_print_keys();
 }

@@ -23,7 +23,9 @@
 #include "util.h"
 
 struct filter_conf;
+struct primary_conf;
 struct relay_domains;
+struct store_conf;
 
 /* ---- the generic part, also used by every filter ------------------- */
 
@@ -195,6 +197,10 @@ struct config {
 	int		 log_sink;
 	int		 log_level;
 	char		*syslog_facility;
+
+	/* the primary MX and shared state (primary.h, store.h), owned */
+	struct primary_conf *primary;
+	struct store_conf *store;
 
 	/* filters, in the order of the 'filters' key */
 	struct cfg_list	 filters;

@@ -171,6 +171,12 @@ filter_conf_of(struct filter_call *fc)
 	return fc->fr ? fc->fr->c->finst[fc->idx] : NULL;
 }
 
+struct event_base *
+filter_base(struct filter_call *fc)
+{
+	return fc->fr ? fc->fr->base : NULL;
+}
+
 struct filter_call *
 filter_call_hold(struct filter_call *fc)
 {
@@ -608,6 +614,7 @@ filter_chain_configure(struct config *c, const struct cfg_file *f,
 		}
 		fc = xcalloc(1, sizeof(*fc));
 		fc->ops = ops;
+		fc->cfg = c;
 		/* counters are per filter kind, stable across reloads */
 		for (size_t t = 0; filter_table[t] != NULL; t++)
 			if (filter_table[t] == ops)

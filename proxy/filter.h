@@ -112,6 +112,8 @@ enum filter_on_error { ON_ERROR_TEMPFAIL = 0, ON_ERROR_ACCEPT };
 /* One configured filter. Owned by its struct config. */
 struct filter_conf {
 	const struct filter_ops *ops;
+	const struct config *cfg;	/* the config this instance belongs to:
+					   configure() may read its top level */
 	unsigned	 index;		/* position in filter_table = counter slot */
 	/* keys common to every filter */
 	uint64_t	 timeout_ms;
@@ -125,6 +127,9 @@ struct filter_conf {
 /* The filter's state for this session (from txn_new), or NULL. */
 void	*filter_state(struct filter_call *fc);
 struct filter_conf *filter_conf_of(struct filter_call *fc);
+/* The loop, for a filter's own timers (a tarpit delay); NULL on a dead
+ * call. */
+struct event_base *filter_base(struct filter_call *fc);
 /*
  * Runs work(state, v) on a worker thread, then resumes the chain with *v.
  * The work function may only touch state (which must hold copies).
