@@ -7,10 +7,14 @@
 
 extern const struct filter_ops flt_access_ops;
 extern const struct filter_ops flt_rcpt_ops;
+extern const struct filter_ops flt_defer_ops;
+extern const struct filter_ops flt_ratelimit_ops;
 
 const struct filter_ops *const filter_table[] = {
 	&flt_access_ops,
 	&flt_rcpt_ops,
+	&flt_defer_ops,
+	&flt_ratelimit_ops,
 	NULL
 };
 

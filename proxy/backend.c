@@ -78,6 +78,7 @@ struct backend {
 static uint64_t open_count;
 
 static void	 b_read(struct bufferevent *bev, void *arg);
+static void	 b_connected(struct backend *b);
 static void	 b_write(struct bufferevent *bev, void *arg);
 static void	 b_event(struct bufferevent *bev, short what, void *arg);
 static void	 b_timer(evutil_socket_t fd, short what, void *arg);
@@ -400,6 +401,18 @@ b_write(struct bufferevent *bev, void *arg)
 }
 
 static void
+b_connected(struct backend *b)
+{
+	evutil_socket_t fd = bufferevent_getfd(b->bev);
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	b->state = B_GREETING;
+	b->where = "waiting for the greeting";
+	stats_inc(STAT_backend_connect_ok);
+}
+
+static void
 b_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct backend *b = arg;
@@ -410,15 +423,9 @@ b_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_CONNECTED) {
-		if (b->state == B_CONNECTING) {
-			evutil_socket_t fd = bufferevent_getfd(bev);
-			int one = 1;
-
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-			b->state = B_GREETING;
-			b->where = "waiting for the greeting";
-			stats_inc(STAT_backend_connect_ok);
-		} else if (b->state == B_TLS) {
+		if (b->state == B_CONNECTING)
+			b_connected(b);
+		else if (b->state == B_TLS) {
 			b->tls = 1;
 			b->state = B_EHLO_TLS;
 			b_send_ehlo(b, "EHLO");
@@ -614,6 +621,11 @@ b_read(struct bufferevent *bev, void *arg)
 	struct backend *b = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
+	/* The greeting can be read before the connect is reported: both
+	 * are ready in the same loop pass and the read callback runs first.
+	 * Data on the socket means it is connected. */
+	if (b->state == B_CONNECTING && !b->connect_failed)
+		b_connected(b);
 	while (!b->dead && b->state != B_FAILED) {
 		struct reply r;
 		size_t len = evbuffer_get_length(in), used = 0;

@@ -304,6 +304,9 @@ c_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		int one = 1;
 
+		/* c_read may have seen the greeting first */
+		if (c->state != C_CONNECTING)
+			return;
 		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY,
 		    &one, sizeof(one));
 		c->state = C_GREETING;
@@ -530,6 +533,10 @@ c_read(struct bufferevent *bev, void *arg)
 	struct cconn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
+	/* the greeting may be read before the connect is reported (both
+	 * ready in one loop pass): data means connected */
+	if (c->state == C_CONNECTING)
+		c_event(bev, BEV_EVENT_CONNECTED, c);
 	while (!c->dead && c->state != C_QUIT) {
 		struct reply r;
 		size_t len = evbuffer_get_length(in), used = 0;

@@ -206,6 +206,7 @@ start_primary() {
 	    "virtual_mailbox_maps = texthash:$T/vmailbox" \
 	    "virtual_transport = discard" \
 	    "smtpd_reject_unlisted_recipient = yes" \
+	    "recipient_delimiter = +" \
 	    "myhostname = primary.example.test" ||
 	    fatal "cannot create the primary Postfix"
 	PF_DIRS="$PF_DIRS $PRIMARY_DIR"
@@ -374,7 +375,9 @@ expect_no_log() {
 }
 
 wait_log() {
-	if wait_for "${3:-10}" "grep -Eq \"\$2\" \"$(_log_of "$1")\""; then
+	local cond
+	cond="grep -Eq $(printf '%q' "$2") $(printf '%q' "$(_log_of "$1")")"
+	if wait_for "${3:-10}" "$cond"; then
 		ok "log $1: /$2/"
 	else
 		fail "log $1: /$2/ did not appear within ${3:-10}s"

@@ -1,1 +1,2 @@
-E2E_TESTS =
+E2E_TESTS = \
+	tests/e2e/t_rcpt_callout_primary.sh
