@@ -10,7 +10,8 @@
  *    authoritative for (map_domains; by default every relay domain not in
  *    callout_domains, as Postfix's relay_recipient_maps) anyone else gets
  *    550 5.1.1. The files are checked for changes every
- *    reload_check_interval (a stat on the loop) and on SIGHUP; a new
+ *    reload_check_interval (a stat from the loop's tick) and reloaded on
+ *    SIGHUP; a new
  *    version replaces the old one only once it loaded completely, and a
  *    file that became empty or unreadable is refused and logged.
  * 2. Callouts (callout_domains): the primary is asked (callout.h) and the
@@ -843,7 +844,6 @@ flt_rcpt_check(struct filter_call *call, enum filter_stage stage,
 	v->kind = VERDICT_CONTINUE;
 	if (stage != STAGE_RCPT || tv->rcpt == NULL)
 		return 1;
-	maps_check(fc);
 	ck = xcalloc(1, sizeof(*ck));
 	/* tv is ours only during this call: copy what the steps need */
 	if (str_copy(ck->addr, sizeof(ck->addr), tv->rcpt) < 0 ||
@@ -887,4 +887,5 @@ const struct filter_ops flt_rcpt_ops = {
 	.txn_new = flt_rcpt_txn_new,
 	.txn_free = flt_rcpt_txn_free,
 	.check = flt_rcpt_check,
+	.tick = maps_check,
 };

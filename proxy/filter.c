@@ -644,6 +644,14 @@ filter_chain_start(struct config *c, struct err *err)
 }
 
 void
+filter_chain_tick(struct config *c)
+{
+	for (size_t i = 0; i < c->nfilters; i++)
+		if (c->finst[i]->ops->tick != NULL)
+			c->finst[i]->ops->tick(c->finst[i]);
+}
+
+void
 filter_chain_free(struct config *c)
 {
 	for (size_t i = 0; i < c->nfilters; i++) {

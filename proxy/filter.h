@@ -105,6 +105,9 @@ struct filter_ops {
 	/* Loop thread, never blocks: 1 *v set, 0 pending, -1 error. */
 	int	(*check)(struct filter_call *, enum filter_stage,
 		    const struct txn_view *, struct verdict *v);
+	/* About once a second, on the loop, for the running config's
+	 * instances: housekeeping (files that changed). May be NULL. */
+	void	(*tick)(struct filter_conf *);
 };
 
 enum filter_on_error { ON_ERROR_TEMPFAIL = 0, ON_ERROR_ACCEPT };
@@ -199,6 +202,8 @@ int	 filter_run_wants(const struct filter_run *fr, enum filter_stage stage);
 int	 filter_chain_configure(struct config *c, const struct cfg_file *f,
 	    struct cfg_errors *e);
 int	 filter_chain_start(struct config *c, struct err *err);
+/* Calls each instance's tick(); main does, once a second. */
+void	 filter_chain_tick(struct config *c);
 void	 filter_chain_free(struct config *c);
 void	 filter_print_keys(void);
 /* Names the per-filter counters; once at start. */

@@ -55,6 +55,7 @@ static struct {
 	struct event		*start_ev;
 	int			 started;
 	struct store		*store;
+	struct event		*tick_ev;
 } g;
 
 static void
@@ -217,6 +218,12 @@ on_term(evutil_socket_t fd, short what, void *arg)
 	g.drain_deadline = now_ms() + g.cfg->drain_timeout;
 	g.drain_ev = evtimer_new(g.base, on_drain_poll, NULL);
 	on_drain_poll(-1, 0, NULL);
+}
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	filter_chain_tick(g.cfg);
 }
 
 static void
@@ -396,6 +403,12 @@ main(int argc, char **argv)
 	event_add(ev_term, NULL);
 	event_add(ev_int, NULL);
 	event_add(ev_usr1, NULL);
+	{
+		struct timeval one = { 1, 0 };
+
+		g.tick_ev = event_new(g.base, -1, EV_PERSIST, on_tick, NULL);
+		event_add(g.tick_ev, &one);
+	}
 
 	/* Greet only once the backend's capabilities are known (or after a
 	 * short wait), so the first EHLO replies are right. */
@@ -429,6 +442,7 @@ main(int argc, char **argv)
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_usr1);
+	event_free(g.tick_ev);
 	/* one loop pass so deferred frees run */
 	event_base_loop(g.base, EVLOOP_NONBLOCK);
 	store_close(&g.store);

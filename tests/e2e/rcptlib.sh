@@ -18,6 +18,7 @@
 #   start_backup                  a real Postfix as the backup MX behind
 #                                 mxguard, relaying the three domains to
 #                                 the primary; BACKUP_PORT, BACKUP_DIR
+#   start_sink                    smtp-sink as the backend (BACKUP_PORT)
 #   start_redis                   redis-server on a free port; REDIS_PORT
 #   start_mxguard NAME CONF       mxguard NAME with config file CONF (its
 #                                 listen line is set here); MXG_PORT_NAME,
@@ -262,6 +263,17 @@ expect_no_bounce() {
 	else
 		ok "no bounce at the backup"
 	fi
+}
+
+# ---- smtp-sink (a stand-in backup where Postfix is not the point) --------------------
+
+start_sink() {
+	SINK_PORT=$(pick_port) || fatal "no port"
+	smtp-sink -u nobody -c "127.0.0.1:$SINK_PORT" 1000 > "$T/sink.log" 2>&1 &
+	PIDS="$PIDS $!"
+	wait_for 10 "port_listening $SINK_PORT" ||
+	    fatal "smtp-sink did not open port $SINK_PORT"
+	BACKUP_PORT=$SINK_PORT
 }
 
 # ---- redis -------------------------------------------------------------------------
