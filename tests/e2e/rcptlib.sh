@@ -15,7 +15,7 @@
 #                                 and other.test, catchall.test catch-all,
 #                                 anyone else 550 5.1.1; PRIMARY_PORT/_DIR
 #   stop_primary / restart_primary
-#   start_backup                  a real Postfix as the backup MX behind
+#   start_backup ["key = value" ...]  a real Postfix as the backup MX behind
 #                                 mxguard, relaying the three domains to
 #                                 the primary; BACKUP_PORT, BACKUP_DIR
 #   start_sink                    smtp-sink as the backend (BACKUP_PORT)
@@ -239,7 +239,7 @@ start_backup() {
 	    "myhostname = backup.example.test" \
 	    "smtp_connect_timeout = 2s" \
 	    "minimal_backoff_time = 1s" "maximal_backoff_time = 2s" \
-	    "queue_run_delay = 1s" ||
+	    "queue_run_delay = 1s" "$@" ||
 	    fatal "cannot create the backup Postfix"
 	PF_DIRS="$PF_DIRS $BACKUP_DIR"
 	pf_start "$BACKUP_DIR" || fatal "cannot start the backup Postfix"
