@@ -19,7 +19,8 @@
 #                                 mxguard, relaying the three domains to
 #                                 the primary; BACKUP_PORT, BACKUP_DIR
 #   start_sink                    smtp-sink as the backend (BACKUP_PORT)
-#   start_redis                   redis-server on a free port; REDIS_PORT
+#   start_redis / stop_redis      redis-server on a free port (the same
+#                                 one again after a stop); REDIS_PORT
 #   start_mxguard NAME CONF       mxguard NAME with config file CONF (its
 #                                 listen line is set here); MXG_PORT_NAME,
 #                                 MXG_LOG_NAME, MXG_PID_NAME; also sets
@@ -279,7 +280,7 @@ start_sink() {
 # ---- redis -------------------------------------------------------------------------
 
 start_redis() {
-	REDIS_PORT=$(pick_port) || fatal "no port"
+	[ -n "${REDIS_PORT:-}" ] || REDIS_PORT=$(pick_port) || fatal "no port"
 	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
 	    --appendonly no --daemonize no --dir "$T" \
 	    > "$T/redis.log" 2>&1 &
@@ -287,6 +288,12 @@ start_redis() {
 	REDIS_PID=$!
 	wait_for 10 "port_listening $REDIS_PORT" ||
 	    fatal "redis-server did not open port $REDIS_PORT"
+}
+
+stop_redis() {
+	kill -TERM "$REDIS_PID" 2>/dev/null
+	wait "$REDIS_PID" 2>/dev/null
+	wait_for 10 "! port_listening $REDIS_PORT"
 }
 
 # ---- mxguard ------------------------------------------------------------------------

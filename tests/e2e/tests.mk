@@ -1,4 +1,5 @@
 E2E_TESTS = \
 	tests/e2e/t_rcpt_callout_primary.sh \
 	tests/e2e/t_rcpt_static_maps.sh \
-	tests/e2e/t_rcpt_open_relay.sh
+	tests/e2e/t_rcpt_open_relay.sh \
+	tests/e2e/t_rcpt_redis_shared.sh
