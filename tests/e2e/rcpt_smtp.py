@@ -2,11 +2,13 @@
 """rcpt_smtp.py - an SMTP client for the recipient tests and benchmarks.
 
   rcpt_smtp.py session PORT [--helo H] [--from ADDR] [--rcpt ADDR ...]
-                [--rcpt-file FILE] [--data FILE|-] [--pipeline] [--timeout S]
+                [--rcpt-file FILE] [--data FILE|-] [--pipeline] [--timing]
+                [--timeout S]
       One session: EHLO, MAIL, each RCPT, then DATA if asked and at least
       one recipient was accepted, QUIT. Prints one line per reply:
       "GREETING 220 ...", "MAIL 250 ...", "RCPT <addr> 550 5.1.1 ...",
-      "DATA 354 ...", "EOM 250 ...", "QUIT 221 ..."; a connection the
+      "DATA 354 ...", "EOM 250 ...", "QUIT 221 ..." (--timing: each RCPT
+      line ends in "(Nms)", the wait for its reply); a connection the
       server closes prints "CLOSED <after what>". Exit 0 unless the
       connection failed before the greeting.
   rcpt_smtp.py attack PORT --sessions N --rcpts M [--valid-every K]
@@ -91,11 +93,13 @@ def session(args):
             if not c.send("RCPT TO:<%s>\r\n" % r):
                 print("CLOSED before RCPT <%s>" % r)
                 return 0
+        t0 = time.monotonic()
         code, text = c.reply()
+        ms = (time.monotonic() - t0) * 1000
         if code is None:
             print("CLOSED after RCPT <%s>" % r)
             return 0
-        print("RCPT <%s> %s" % (r, text))
+        print("RCPT <%s> %s%s" % (r, text, " (%dms)" % ms if args.timing else ""))
         if code // 100 == 2:
             ok += 1
     if args.data and ok > 0:
@@ -191,6 +195,7 @@ def main():
     s.add_argument("--rcpt-file")
     s.add_argument("--data")
     s.add_argument("--pipeline", action="store_true")
+    s.add_argument("--timing", action="store_true")
     s.add_argument("--timeout", type=float, default=30)
     a = sub.add_parser("attack")
     a.add_argument("port", type=int)
