@@ -19,6 +19,9 @@
 #                                 mxguard, relaying the three domains to
 #                                 the primary; BACKUP_PORT, BACKUP_DIR
 #   start_sink                    smtp-sink as the backend (BACKUP_PORT)
+#   start_fake_primary [--delay MS]  tests/e2e/fake_primary.py as the
+#                                 primary, counting connections (max
+#                                 concurrent) and RCPTs; fake_stat KEY
 #   start_redis / stop_redis      redis-server on a free port (the same
 #                                 one again after a stop); REDIS_PORT
 #   start_mxguard NAME CONF       mxguard NAME with config file CONF (its
@@ -264,6 +267,23 @@ expect_no_bounce() {
 	else
 		ok "no bounce at the backup"
 	fi
+}
+
+# ---- an instrumented fake primary (counts what reaches it) -------------------------
+
+# start_fake_primary [--delay MS]: PRIMARY_PORT; fake_stat KEY reads it.
+start_fake_primary() {
+	PRIMARY_PORT=$(pick_port) || fatal "no port"
+	FAKE_STATS=$T/fake_primary.stats
+	"$PY" "$E2E_DIR/fake_primary.py" "$PRIMARY_PORT" "$FAKE_STATS" "$@" \
+	    > "$T/fake_primary.log" 2>&1 &
+	PIDS="$PIDS $!"
+	wait_for 10 "port_listening $PRIMARY_PORT" ||
+	    fatal "the fake primary did not open port $PRIMARY_PORT"
+}
+
+fake_stat() {
+	tr ' ' '\n' < "$FAKE_STATS" | sed -n "s/^$1=//p"
 }
 
 # ---- smtp-sink (a stand-in backup where Postfix is not the point) --------------------

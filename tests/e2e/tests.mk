@@ -5,4 +5,5 @@ E2E_TESTS = \
 	tests/e2e/t_rcpt_redis_shared.sh \
 	tests/e2e/t_rcpt_defer.sh \
 	tests/e2e/t_rcpt_ratelimit.sh \
-	tests/e2e/t_rcpt_harvest.sh
+	tests/e2e/t_rcpt_harvest.sh \
+	tests/e2e/t_rcpt_callout_cap.sh
