@@ -240,8 +240,10 @@ flt_rcpt_configure(struct filter_conf *fc, const struct cfg_block *b,
 	if (rc->map_domains.n > 0)
 		p->map_domains = relay_domains_build(&rc->map_domains, b->file,
 		    cfg_line_of(b, "map_domains"), e);
-	p->callout_domains = relay_domains_build(&rc->callout_domains, b->file,
-	    cfg_line_of(b, "callout_domains"), e);
+	/* an empty list stays NULL: relay_domain_ok(NULL, ...) is 0 */
+	if (rc->callout_domains.n > 0)
+		p->callout_domains = relay_domains_build(&rc->callout_domains,
+		    b->file, cfg_line_of(b, "callout_domains"), e);
 	if (relay_domains_count(p->callout_domains) > 0 &&
 	    (fc->cfg->primary == NULL || fc->cfg->primary->primary[0] == '\0'))
 		cfg_error(e, b->file, cfg_line_of(b, "callout_domains"),

@@ -14,8 +14,9 @@
   rcpt_smtp.py attack PORT --sessions N --rcpts M [--valid-every K]
                 [--domain D] [--valid ADDR] [--seed S] [--prefix P]
       Dictionary attack: N sessions in parallel (threads), M RCPTs in all,
-      spread evenly, each a fresh random local part in D (every K-th the
-      valid address instead). Prints a summary line:
+      spread evenly, the j-th a local part made of P, the seed and j, in
+      D (every K-th the valid address instead): the same seed asks about
+      the same addresses again. Prints a summary line:
       "attack sessions=N rcpts=M replies=R 2xx=.. 4xx=.. 5xx=.. closed=..
        seconds=T rate=R/s".
 """
@@ -126,7 +127,6 @@ def session(args):
 
 
 def attack(args):
-    rnd = random.Random(args.seed)
     per = [args.rcpts // args.sessions] * args.sessions
     for i in range(args.rcpts % args.sessions):
         per[i] += 1
@@ -150,8 +150,10 @@ def attack(args):
                 if args.valid_every and j % args.valid_every == 0:
                     addr = args.valid
                 else:
-                    addr = "%s%08x%04x@%s" % (args.prefix, rnd.getrandbits(32),
-                                              j & 0xffff, args.domain)
+                    # the j-th address of a seed is always the same, so a
+                    # second run asks about the same set (a warm cache)
+                    addr = "%s%d-%06d@%s" % (args.prefix, args.seed, j,
+                                             args.domain)
                 if not c.send("RCPT TO:<%s>\r\n" % addr):
                     local["closed"] += 1
                     break

@@ -104,6 +104,14 @@ _cleanup() {
 		pf_stop "$p"
 		_pf_forget "$p"
 	done
+	# a sanitizer build reports at exit, into the log
+	for n in $MXG_NAMES; do
+		eval "p=\${MXG_LOG_$n:-}"
+		if [ -f "$p" ] && grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$p"; then
+			fail "mxguard $n: sanitizer report in $p:"
+			grep -E -A12 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$p" | head -40
+		fi
+	done
 	if [ "${SKIPPED:-0}" = 1 ]; then
 		rc=77
 	elif [ "$FAILED" -gt 0 ]; then
