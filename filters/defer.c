@@ -76,7 +76,7 @@ flt_defer_configure(struct filter_conf *fc, const struct cfg_block *b,
 	fc->priv = p;
 	p->allow = netlist_build(&dc->allow, b->file,
 	    cfg_line_of(b, "allow_networks"), e);
-	if (fc->cfg->primary == NULL || fc->cfg->primary->primary[0] == '\0')
+	if (fc->cfg->primary.primary[0] == '\0')
 		cfg_error(e, b->file, b->line, "[defer] needs primary = "
 		    "host:port at the top level: it defers only while the "
 		    "primary is up");

@@ -137,8 +137,7 @@ flt_rl_configure(struct filter_conf *fc, const struct cfg_block *b,
 			    "%s: %s", rls[i].name, err.msg);
 		any |= p->rate[i].count > 0;
 	}
-	if (p->rate[RL_OUTAGE].count > 0 && (fc->cfg->primary == NULL ||
-	    fc->cfg->primary->primary[0] == '\0'))
+	if (p->rate[RL_OUTAGE].count > 0 && fc->cfg->primary.primary[0] == '\0')
 		cfg_error(e, b->file, cfg_line_of(b, "outage_msg_per_domain"),
 		    "outage_msg_per_domain needs primary = host:port (it "
 		    "applies while the primary is down)");

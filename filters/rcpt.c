@@ -245,7 +245,7 @@ flt_rcpt_configure(struct filter_conf *fc, const struct cfg_block *b,
 		p->callout_domains = relay_domains_build(&rc->callout_domains,
 		    b->file, cfg_line_of(b, "callout_domains"), e);
 	if (relay_domains_count(p->callout_domains) > 0 &&
-	    (fc->cfg->primary == NULL || fc->cfg->primary->primary[0] == '\0'))
+	    fc->cfg->primary.primary[0] == '\0')
 		cfg_error(e, b->file, cfg_line_of(b, "callout_domains"),
 		    "callout_domains needs primary = host:port at the top level");
 	if (strlen(rc->delimiter) > 8)

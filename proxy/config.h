@@ -23,9 +23,7 @@
 #include "util.h"
 
 struct filter_conf;
-struct primary_conf;
 struct relay_domains;
-struct store_conf;
 
 /* ---- the generic part, also used by every filter ------------------- */
 
@@ -126,6 +124,38 @@ enum backend_tls { BACKEND_TLS_NO = 0, BACKEND_TLS_MAY, BACKEND_TLS_ENCRYPT };
 
 #define CONFIG_LISTEN_MAX	16
 
+/* The primary MX (primary.h) and its callouts (callout.h): the primary_*
+ * and callout_* keys. */
+struct primary_conf {
+	char		*primary;	/* host:port; "" = none */
+	struct sockaddr_storage addr;	/* from primary, by primary_conf_check */
+	socklen_t	 addrlen;
+	char		*helo;		/* "" = the hostname */
+	uint64_t	 connect_timeout;
+	uint64_t	 timeout;
+	uint64_t	 probe_interval;
+	uint64_t	 max_conns;
+	uint64_t	 max_queue;
+	uint64_t	 idle_timeout;
+	uint64_t	 max_uses;
+	uint64_t	 max_rejects;
+};
+
+/* Shared state (store.h): the store_* keys. */
+enum store_kind { STORE_LMDB = 0, STORE_REDIS };
+struct store_conf {
+	char		*spec;
+	uint64_t	 timeout_ms;
+	uint64_t	 lmdb_size;
+	char		*redis_prefix;
+	/* from spec, by store_conf_check(); owned */
+	enum store_kind	 kind;
+	char		*path;		/* LMDB directory */
+	char		*host;		/* Redis */
+	int		 port;
+	int		 db;
+};
+
 struct config {
 	int		 refs;
 	char		*path;
@@ -198,9 +228,9 @@ struct config {
 	int		 log_level;
 	char		*syslog_facility;
 
-	/* the primary MX and shared state (primary.h, store.h), owned */
-	struct primary_conf *primary;
-	struct store_conf *store;
+	/* the primary MX and shared state */
+	struct primary_conf primary;
+	struct store_conf store;
 
 	/* filters, in the order of the 'filters' key */
 	struct cfg_list	 filters;

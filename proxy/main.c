@@ -124,7 +124,7 @@ open_store(const struct config *c)
 
 	if (g.store != NULL || !store_needed(c))
 		return 0;
-	g.store = store_open(g.base, c->store, &err);
+	g.store = store_open(g.base, &c->store, &err);
 	if (g.store == NULL) {
 		log_err("%s", err.msg);
 		return -1;
@@ -278,13 +278,13 @@ flush_cache(const struct config *c, const char *target)
 		fprintf(stderr, "mxguard: cannot create an event loop\n");
 		return 1;
 	}
-	if ((st = store_open(base, c->store, &err)) == NULL) {
+	if ((st = store_open(base, &c->store, &err)) == NULL) {
 		fprintf(stderr, "mxguard: %s\n", err.msg);
 		event_base_free(base);
 		return 1;
 	}
 	/* Redis connects asynchronously: wait for it (bounded) */
-	deadline = now_ms() + c->store->timeout_ms + 100;
+	deadline = now_ms() + c->store.timeout_ms + 100;
 	while (!store_is_up(st) && now_ms() < deadline)
 		event_base_loop(base, EVLOOP_ONCE);
 	if (strcmp(target, "*") == 0) {
@@ -315,11 +315,11 @@ flush_cache(const struct config *c, const char *target)
 	event_base_free(base);
 	if (fs.failed) {
 		fprintf(stderr, "mxguard: flushing %s in %s failed\n", target,
-		    c->store->spec);
+		    c->store.spec);
 		return 1;
 	}
 	printf("flushed %s: %llu entr%s removed from %s\n", target,
-	    (unsigned long long)fs.n, fs.n == 1 ? "y" : "ies", c->store->spec);
+	    (unsigned long long)fs.n, fs.n == 1 ? "y" : "ies", c->store.spec);
 	return 0;
 }
 

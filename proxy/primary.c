@@ -19,20 +19,6 @@
 #define PROBE_DOWN_MS		5000	/* probe faster while down */
 #define HEALTH_KEY		"ph"
 
-#define PC_AT(f)	offsetof(struct primary_conf, f)
-static const struct cfg_key primary_keys[] = {
-	{ "primary",                 CFG_STRING, "",    0, 0,             PC_AT(primary),         1, NULL, "the primary MX this host is the backup of, host:port: recipient callouts, its health probe and defer (in the rcpt and defer filters) need it; empty: none" },
-	{ "primary_helo",            CFG_STRING, "",    0, 0,             PC_AT(helo),            1, NULL, "name mxguard sends in EHLO to the primary; empty: hostname" },
-	{ "primary_connect_timeout", CFG_MS,     "5s",  100, 120000,      PC_AT(connect_timeout), 1, NULL, "connect and greeting deadline; past it the primary counts as down" },
-	{ "primary_timeout",         CFG_MS,     "10s", 100, 600000,      PC_AT(timeout),         1, NULL, "deadline for each reply of the primary during a callout; past it the primary counts as down" },
-	{ "primary_probe_interval",  CFG_MS,     "30s", 1000, 3600000,    PC_AT(probe_interval),  1, NULL, "how often the primary's health is probed (connect, greeting, EHLO, QUIT); while it is down, every 5s at most" },
-	{ "callout_max_connections", CFG_UINT,   "4",   1, 1000,          PC_AT(max_conns),       1, NULL, "concurrent callout connections to the primary (the cap that keeps a dictionary attack from flooding it)" },
-	{ "callout_max_queue",       CFG_UINT,   "100", 0, 100000,        PC_AT(max_queue),       1, NULL, "callouts waiting for a connection beyond the cap; more are tempfailed at once" },
-	{ "callout_idle_timeout",    CFG_MS,     "30s", 100, 3600000,     PC_AT(idle_timeout),    1, NULL, "close an idle callout connection after this (keep below the primary's smtpd_timeout)" },
-	{ "callout_max_per_connection", CFG_UINT, "100", 1, 100000,       PC_AT(max_uses),        1, NULL, "callouts on one connection before it is renewed" },
-	{ "callout_max_rejects_per_connection", CFG_UINT, "8", 1, 1000,   PC_AT(max_rejects),     1, NULL, "5xx answers on one connection before it is renewed (Postfix slows down after smtpd_soft_error_limit = 10 errors)" },
-};
-
 static struct {
 	struct event_base	*base;
 	struct event		*timer;
@@ -49,14 +35,12 @@ static void	 probe_run(evutil_socket_t fd, short what, void *arg);
 
 /* ---- configuration ------------------------------------------------------- */
 
-struct primary_conf *
-primary_conf_build(const struct cfg_block *top, const char *file,
-    struct cfg_errors *e)
+void
+primary_conf_check(struct primary_conf *pc, const struct cfg_block *top,
+    const char *file, struct cfg_errors *e)
 {
-	struct primary_conf *pc = xcalloc(1, sizeof(*pc));
 	struct err err;
 
-	cfg_apply(top, primary_keys, ARRAY_LEN(primary_keys), pc, e);
 	if (pc->primary != NULL && pc->primary[0] != '\0' &&
 	    addr_parse(pc->primary, 25, 1, &pc->addr, &pc->addrlen, &err) < 0)
 		cfg_error(e, file, cfg_line_of(top, "primary"), "primary: %s",
@@ -67,25 +51,6 @@ primary_conf_build(const struct cfg_block *top, const char *file,
 			    "primary_helo: not a host name");
 			break;
 		}
-	return pc;
-}
-
-void
-primary_conf_free(struct primary_conf **pcp)
-{
-	struct primary_conf *pc = *pcp;
-
-	if (pc == NULL)
-		return;
-	cfg_free_fields(primary_keys, ARRAY_LEN(primary_keys), pc);
-	free(pc);
-	*pcp = NULL;
-}
-
-void
-primary_print_keys(void)
-{
-	cfg_print_keys(NULL, primary_keys, ARRAY_LEN(primary_keys));
 }
 
 /* ---- health --------------------------------------------------------------- */
@@ -196,7 +161,7 @@ probe_run(evutil_socket_t fd, short what, void *arg)
 void
 primary_start(struct event_base *base, const struct config *c)
 {
-	const struct primary_conf *pc = c->primary;
+	const struct primary_conf *pc = &c->primary;
 	char name[300] = "";
 	int was = ph.configured;
 

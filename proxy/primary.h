@@ -2,7 +2,8 @@
  * primary.h - knowing that we are a backup: the primary MX, its health,
  * and the settings of the callouts made to it.
  *
- * The top-level keys primary_* and callout_* name the primary and bound
+ * The top-level keys primary_* and callout_* (struct primary_conf in
+ * config.h, rows in config.c's key table) name the primary and bound
  * what mxguard may ask of it. Health comes from a periodic probe (connect,
  * greeting, EHLO, QUIT every primary_probe_interval; every 5 s at most
  * while it is down) and from every callout connection: "down" means the
@@ -25,26 +26,10 @@
 
 struct event_base;
 
-/* The primary_* and callout_* keys, parsed. Owned by struct config. */
-struct primary_conf {
-	char		*primary;	/* host:port; "" = none */
-	struct sockaddr_storage addr;
-	socklen_t	 addrlen;
-	char		*helo;		/* "" = the hostname */
-	uint64_t	 connect_timeout;
-	uint64_t	 timeout;
-	uint64_t	 probe_interval;
-	uint64_t	 max_conns;
-	uint64_t	 max_queue;
-	uint64_t	 idle_timeout;
-	uint64_t	 max_uses;
-	uint64_t	 max_rejects;
-};
-
-struct primary_conf *primary_conf_build(const struct cfg_block *top,
+/* Checks the primary_* keys (in config.c's table) and resolves primary
+ * into pc->addr. */
+void	 primary_conf_check(struct primary_conf *pc, const struct cfg_block *top,
 	    const char *file, struct cfg_errors *e);
-void	 primary_conf_free(struct primary_conf **pcp);
-void	 primary_print_keys(void);
 
 enum primary_health { PRIMARY_UNKNOWN = 0, PRIMARY_UP, PRIMARY_DOWN };
 

@@ -90,14 +90,6 @@ struct store {
 static struct store *global_store;
 static uint64_t (*wall_clock)(void);	/* tests move time */
 
-#define SC_AT(f)	offsetof(struct store_conf, f)
-static const struct cfg_key store_keys[] = {
-	{ "store",              CFG_STRING, "lmdb:/var/lib/mxguard", 0, 0, SC_AT(spec),        0, NULL, "where shared state lives (callout cache, rate counters, deferral memory, primary health): lmdb:/dir (embedded, survives restarts) or redis://host:port/db (several mxguard instances behind one MX name); used only by the rcpt, defer and ratelimit filters" },
-	{ "store_timeout",      CFG_MS,     "1s",       10, 60000,             SC_AT(timeout_ms),   0, NULL, "deadline for each store operation (redis) and for connecting; a failure takes the check's error path (on_error), never reads as an answer" },
-	{ "store_lmdb_size",    CFG_SIZE,   "256m",     1 << 20, (uint64_t)1 << 40, SC_AT(lmdb_size), 0, NULL, "LMDB map size: the most the state takes on disk and in memory; when full, expired entries are purged, then writes fail" },
-	{ "store_redis_prefix", CFG_STRING, "mxg:",     0, 0,                  SC_AT(redis_prefix), 0, NULL, "prefix of every redis key mxguard writes" },
-};
-
 static void	 purge_tick(evutil_socket_t fd, short what, void *arg);
 static void	 redis_connect(struct store *st);
 static void	 redis_drop(struct store *st, const char *why);
@@ -156,18 +148,15 @@ parse_redis_url(struct store_conf *sc, const char *u, struct err *err)
 	return 0;
 }
 
-struct store_conf *
-store_conf_build(const struct cfg_block *top, const char *file,
-    struct cfg_errors *e)
+void
+store_conf_check(struct store_conf *sc, const struct cfg_block *top,
+    const char *file, struct cfg_errors *e)
 {
-	struct store_conf *sc = xcalloc(1, sizeof(*sc));
 	struct err err;
-	int line;
+	int line = cfg_line_of(top, "store");
 
-	cfg_apply(top, store_keys, ARRAY_LEN(store_keys), sc, e);
-	line = cfg_line_of(top, "store");
 	if (sc->spec == NULL)
-		return sc;
+		return;
 	if (strncmp(sc->spec, "lmdb:", 5) == 0) {
 		sc->kind = STORE_LMDB;
 		sc->path = xstrdup(sc->spec + 5);
@@ -184,11 +173,10 @@ store_conf_build(const struct cfg_block *top, const char *file,
 	if (sc->redis_prefix != NULL && strlen(sc->redis_prefix) > 64)
 		cfg_error(e, file, cfg_line_of(top, "store_redis_prefix"),
 		    "store_redis_prefix: longer than 64 bytes");
-	return sc;
 }
 
 void
-store_conf_check(const struct store_conf *sc, const struct cfg_block *top,
+store_conf_check_dir(const struct store_conf *sc, const struct cfg_block *top,
     const char *file, struct cfg_errors *e)
 {
 	struct stat st;
@@ -207,17 +195,11 @@ store_conf_check(const struct store_conf *sc, const struct cfg_block *top,
 }
 
 void
-store_conf_free(struct store_conf **scp)
+store_conf_clear(struct store_conf *sc)
 {
-	struct store_conf *sc = *scp;
-
-	if (sc == NULL)
-		return;
-	cfg_free_fields(store_keys, ARRAY_LEN(store_keys), sc);
 	free(sc->path);
 	free(sc->host);
-	free(sc);
-	*scp = NULL;
+	sc->path = sc->host = NULL;
 }
 
 int
@@ -226,12 +208,6 @@ store_conf_same(const struct store_conf *a, const struct store_conf *b)
 	return strcmp(a->spec, b->spec) == 0 && a->lmdb_size == b->lmdb_size &&
 	    a->timeout_ms == b->timeout_ms &&
 	    strcmp(a->redis_prefix, b->redis_prefix) == 0;
-}
-
-void
-store_print_keys(void)
-{
-	cfg_print_keys(NULL, store_keys, ARRAY_LEN(store_keys));
 }
 
 int

@@ -51,32 +51,17 @@ struct store;
 #define STORE_VALUE_MAX		1024
 #define STORE_PENDING_MAX	10000	/* Redis operations in flight */
 
-enum store_kind { STORE_LMDB = 0, STORE_REDIS };
 enum store_rc { STORE_OK = 0, STORE_MISS, STORE_ERR };
 
-/* The top-level store_* keys, parsed. Owned by struct config. */
-struct store_conf {
-	char		*spec;
-	uint64_t	 timeout_ms;
-	uint64_t	 lmdb_size;
-	char		*redis_prefix;
-	/* from spec */
-	enum store_kind	 kind;
-	char		*path;		/* LMDB directory */
-	char		*host;		/* Redis */
-	int		 port;
-	int		 db;
-};
-
-/* Reads the store_* keys of the top level (marks them used). */
-struct store_conf *store_conf_build(const struct cfg_block *top,
+/* Parses sc->spec (the store_* keys live in config.c's table). */
+void	 store_conf_check(struct store_conf *sc, const struct cfg_block *top,
 	    const char *file, struct cfg_errors *e);
-/* Checks what only matters when the store is used (the directory). */
-void	 store_conf_check(const struct store_conf *sc, const struct cfg_block *top,
-	    const char *file, struct cfg_errors *e);
-void	 store_conf_free(struct store_conf **scp);
+/* What only matters when the store is used: the LMDB directory. */
+void	 store_conf_check_dir(const struct store_conf *sc,
+	    const struct cfg_block *top, const char *file, struct cfg_errors *e);
+/* Frees what store_conf_check() derived (the keys' fields are config's). */
+void	 store_conf_clear(struct store_conf *sc);
 int	 store_conf_same(const struct store_conf *a, const struct store_conf *b);
-void	 store_print_keys(void);
 
 typedef void (*store_get_fn)(void *arg, enum store_rc rc, const char *val,
     size_t len);
