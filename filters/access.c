@@ -5,7 +5,10 @@
  *
  * Actions: OK (or a number) accepts: for the session at connect and HELO,
  * for the transaction after (the other filters are skipped, relay and
- * backend checks still apply); REJECT/DEFER [text]; 4NN/5NN text (with an
+ * backend checks still apply). As in Postfix, where each restriction list
+ * is evaluated on its own, an OK at one stage does not skip this filter's
+ * own tables at later stages (a client OK, then a recipient REJECT, is a
+ * reject); REJECT/DEFER [text]; 4NN/5NN text (with an
  * enhanced code if the text starts with one); DUNNO; PREPEND header (a
  * tag); WARN text (logged). Actions a proxy cannot carry out (DISCARD,
  * HOLD, REDIRECT, FILTER, BCC, restriction names) are reported when the
@@ -115,7 +118,8 @@ flt_access_configure(struct filter_conf *fc, const struct cfg_block *b,
 	for (int w = 0; w < T_COUNT; w++) {
 		p->t[w] = xcalloc(ac->lists[w].n + 1, sizeof(struct table *));
 		for (size_t i = 0; i < ac->lists[w].n; i++) {
-			struct table *t = table_open(ac->lists[w].v[i], e);
+			struct table *t = table_open_at(ac->lists[w].v[i],
+			    b->file, cfg_line_of(b, access_keys[w].key), e);
 
 			if (t == NULL)
 				continue;
@@ -256,6 +260,7 @@ const struct filter_ops flt_access_ops = {
 	.name = "access",
 	.stages = STAGE_BIT(STAGE_CONNECT) | STAGE_BIT(STAGE_HELO) |
 	    STAGE_BIT(STAGE_MAIL) | STAGE_BIT(STAGE_RCPT),
+	.flags = FLT_AFTER_ACCEPT,
 	.keys = access_keys,
 	.nkeys = ARRAY_LEN(access_keys),
 	.conf_size = sizeof(struct access_conf),

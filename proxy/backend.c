@@ -21,6 +21,7 @@
 #include "config.h"
 #include "data.h"
 #include "log.h"
+#include "proxy_proto.h"
 #include "smtp_reply.h"
 #include "spool.h"
 #include "stats.h"
@@ -34,8 +35,10 @@
 
 enum bstate {
 	B_CONNECTING = 0, B_GREETING, B_EHLO, B_HELO, B_STARTTLS, B_TLS,
-	B_EHLO_TLS, B_READY, B_QUITTING, B_FAILED
+	B_EHLO_TLS, B_XCLIENT, B_EHLO_X, B_READY, B_QUITTING, B_FAILED
 };
+
+#define XCLIENT_LINE_MAX	512	/* XCLIENT_README: the SMTP limit */
 
 enum timer_kind { T_NONE = 0, T_CONNECT, T_REPLY, T_IDLE, T_QUIT };
 
@@ -73,12 +76,19 @@ struct backend {
 	unsigned		 uses;
 	const char		*where;
 	int			 connect_failed;
+	/* the real client, for XCLIENT or a PROXY header */
+	int			 have_client;
+	struct sockaddr_storage	 caddr, clocal;
+	char			*cname, *chelo;
+	int			 cesmtp;
+	int			 xclient_left;	/* 220s still owed */
+	char			*xclient_next;	/* sent after the next 220 */
 };
 
 static uint64_t open_count;
+void (*backend_released_hook)(void);
 
 static void	 b_read(struct bufferevent *bev, void *arg);
-static void	 b_connected(struct backend *b);
 static void	 b_write(struct bufferevent *bev, void *arg);
 static void	 b_event(struct bufferevent *bev, short what, void *arg);
 static void	 b_timer(evutil_socket_t fd, short what, void *arg);
@@ -87,7 +97,11 @@ static void	 b_fail(struct backend *b, enum backend_fail f, const char *why);
 static void	 b_pump(struct backend *b);
 static void	 b_arm(struct backend *b);
 static void	 b_send_ehlo(struct backend *b, const char *verb);
+static void	 b_send_proxy(struct backend *b);
+static int	 b_send_xclient(struct backend *b);
+static void	 b_connected(struct backend *b);
 static void	 b_ready(struct backend *b);
+static int	 b_after_ehlo(struct backend *b);
 static void	 b_refill(struct backend *b);
 static void	 b_schedule_free(struct backend *b);
 static void	 known_caps_update(const struct ehlo_caps *c);
@@ -110,6 +124,21 @@ backend_open(struct event_base *base, const struct config *c,
 	b->free_ev = event_new(base, -1, 0, b_free_cb, b);
 	b->state = B_CONNECTING;
 	b->where = "connecting";
+	if (client != NULL && client->addr != NULL) {
+		b->have_client = 1;
+		memcpy(&b->caddr, client->addr, client->addr->sa_family ==
+		    AF_INET6 ? sizeof(struct sockaddr_in6) :
+		    sizeof(struct sockaddr_in));
+		if (client->local != NULL && client->local->sa_family ==
+		    client->addr->sa_family)
+			memcpy(&b->clocal, client->local,
+			    client->local->sa_family == AF_INET6 ?
+			    sizeof(struct sockaddr_in6) :
+			    sizeof(struct sockaddr_in));
+		b->cname = client->name ? xstrdup(client->name) : NULL;
+		b->chelo = client->helo ? xstrdup(client->helo) : NULL;
+		b->cesmtp = client->esmtp;
+	}
 	open_count++;
 	b->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (b->bev == NULL) {
@@ -155,11 +184,16 @@ b_free(struct backend *b)
 	}
 	if (b->bev != NULL)
 		bufferevent_free(b->bev);
+	free(b->cname);
+	free(b->chelo);
+	free(b->xclient_next);
 	event_free(b->timer);
 	event_free(b->free_ev);
 	config_unref(&b->cfg);
 	open_count--;
 	free(b);
+	if (backend_released_hook != NULL)
+		backend_released_hook();
 }
 
 static void
@@ -210,6 +244,21 @@ backend_close(struct backend **bp)
 		return;
 	}
 	b_schedule_free(b);
+}
+
+void
+backend_abort(struct backend **bp, const char *why)
+{
+	struct backend *b = *bp;
+
+	if (b == NULL)
+		return;
+	*bp = NULL;
+	if (b->dead)
+		return;
+	if (b->failing)
+		return;			/* already reporting its failures */
+	b_fail(b, BACKEND_LOST, why);
 }
 
 /* ---- queues ----------------------------------------------------------- */
@@ -401,18 +450,6 @@ b_write(struct bufferevent *bev, void *arg)
 }
 
 static void
-b_connected(struct backend *b)
-{
-	evutil_socket_t fd = bufferevent_getfd(b->bev);
-	int one = 1;
-
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	b->state = B_GREETING;
-	b->where = "waiting for the greeting";
-	stats_inc(STAT_backend_connect_ok);
-}
-
-static void
 b_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct backend *b = arg;
@@ -489,12 +526,157 @@ b_timer(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * backend_client_info = proxy_v1/proxy_v2: the header goes first. A
+ * connection without a client (the probe) says LOCAL/UNKNOWN, so the
+ * backend uses the connection's own addresses.
+ */
+static void
+b_send_proxy(struct backend *b)
+{
+	int ci = b->cfg->backend_client_info;
+	uint8_t buf[256];
+	size_t n = 0;
+
+	struct sockaddr_storage src, dst;
+	socklen_t len;
+
+	if (ci != CLIENT_INFO_PROXY_V1 && ci != CLIENT_INFO_PROXY_V2)
+		return;
+	memset(&src, 0, sizeof(src));
+	memset(&dst, 0, sizeof(dst));
+	if (b->have_client) {
+		memcpy(&src, &b->caddr, sizeof(src));
+		if (b->clocal.ss_family == b->caddr.ss_family)
+			memcpy(&dst, &b->clocal, sizeof(dst));
+		else {
+			/* the client came over another family (PROXY in, or a
+			 * mapped address): say "any address" of its family */
+			dst.ss_family = b->caddr.ss_family;
+		}
+	} else if (ci == CLIENT_INFO_PROXY_V1) {
+		/* Postfix 3.7 refuses "PROXY UNKNOWN": the probe gives the
+		 * connection's own addresses instead */
+		len = sizeof(src);
+		if (getsockname(bufferevent_getfd(b->bev),
+		    (struct sockaddr *)&src, &len) < 0)
+			src.ss_family = AF_UNSPEC;
+		len = sizeof(dst);
+		if (getpeername(bufferevent_getfd(b->bev),
+		    (struct sockaddr *)&dst, &len) < 0)
+			dst.ss_family = AF_UNSPEC;
+	}
+	if (src.ss_family != AF_UNSPEC && src.ss_family == dst.ss_family) {
+		if (ci == CLIENT_INFO_PROXY_V1)
+			n = proxy_build_v1((char *)buf, sizeof(buf),
+			    (struct sockaddr *)&src, (struct sockaddr *)&dst);
+		else
+			n = proxy_build_v2(buf, sizeof(buf),
+			    (struct sockaddr *)&src, (struct sockaddr *)&dst);
+	}
+	if (n == 0 && ci == CLIENT_INFO_PROXY_V1) {
+		memcpy(buf, "PROXY UNKNOWN\r\n", 15);
+		n = 15;
+	} else if (n == 0) {
+		static const uint8_t local[16] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00,
+		    0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a, 0x20, 0x00, 0, 0 };
+
+		memcpy(buf, local, sizeof(local));
+		n = sizeof(local);
+	}
+	bufferevent_write(b->bev, buf, n);
+}
+
+/* xtext (RFC 3461): printable ASCII but '+' and '=', the rest as +XX. */
+static void
+xtext(char *out, size_t outlen, const char *in, size_t max)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (size_t i = 0; in[i] && i < max && o + 4 < outlen; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c > 0x20 && c < 0x7f && c != '+' && c != '=')
+			out[o++] = (char)c;
+		else {
+			out[o++] = '+';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+}
+
+/*
+ * XCLIENT with the attributes the backend offered. One command when it
+ * fits in 512 bytes (XCLIENT_README's limit); else two, HELO/PROTO first:
+ * Postfix checks smtpd_authorized_xclient_hosts against the address the
+ * previous XCLIENT set, so the ADDR command must come last. XCLIENT ends
+ * a pipelining group (it resets the session): the second waits for the
+ * first's 220. Then EHLO again. Returns how many commands.
+ */
+static int
+b_send_xclient(struct backend *b)
+{
+	char who[XCLIENT_LINE_MAX * 2], hp[XCLIENT_LINE_MAX * 2];
+	char line[XCLIENT_LINE_MAX * 4], v[3 * 255 + 8], a[ADDR_STR_MAX];
+	const struct ehlo_caps *c = &b->caps;
+	size_t w = 0, h = 0;
+
+	who[0] = hp[0] = '\0';
+	if (ehlo_xclient_has(c, "NAME")) {
+		/* only a verified name; Postfix maps [UNAVAILABLE] to
+		 * "unknown", as its own smtpd would after a failed lookup */
+		xtext(v, sizeof(v), b->cname ? b->cname : "[UNAVAILABLE]", 255);
+		w += (size_t)snprintf(who + w, sizeof(who) - w, " NAME=%s", v);
+	}
+	if (ehlo_xclient_has(c, "ADDR")) {
+		addr_fmt((struct sockaddr *)&b->caddr, a, sizeof(a));
+		w += (size_t)snprintf(who + w, sizeof(who) - w, " ADDR=%s%s",
+		    b->caddr.ss_family == AF_INET6 ? "IPV6:" : "", a);
+	}
+	if (ehlo_xclient_has(c, "PORT"))
+		w += (size_t)snprintf(who + w, sizeof(who) - w, " PORT=%u",
+		    sockaddr_port((struct sockaddr *)&b->caddr));
+	if (ehlo_xclient_has(c, "HELO")) {
+		xtext(v, sizeof(v), b->chelo ? b->chelo : "[UNAVAILABLE]", 255);
+		h += (size_t)snprintf(hp + h, sizeof(hp) - h, " HELO=%s", v);
+	}
+	if (ehlo_xclient_has(c, "PROTO"))
+		h += (size_t)snprintf(hp + h, sizeof(hp) - h, " PROTO=%s",
+		    b->cesmtp ? "ESMTP" : "SMTP");
+	if (w + h == 0)
+		return 0;
+	if (7 + w + h + 2 <= XCLIENT_LINE_MAX || w == 0 || h == 0) {
+		int n = snprintf(line, sizeof(line), "XCLIENT%s%s\r\n", hp, who);
+
+		bufferevent_write(b->bev, line, (size_t)n);
+		return 1;
+	}
+	{
+		int n = snprintf(line, sizeof(line), "XCLIENT%s\r\n", hp);
+
+		bufferevent_write(b->bev, line, (size_t)n);
+		str_fmt(line, sizeof(line), "XCLIENT%s\r\n", who);
+		b->xclient_next = xstrdup(line);
+	}
+	return 2;
+}
+
 static void
 b_send_ehlo(struct backend *b, const char *verb)
 {
+	const char *name = b->cfg->backend_helo;
 	char line[300];
 
-	str_fmt(line, sizeof(line), "%s %s\r\n", verb, b->cfg->backend_helo);
+	/* After XCLIENT, EHLO sets the HELO name the backend records
+	 * (XCLIENT_README's example does the same). */
+	if (b->state == B_EHLO_X && b->chelo != NULL &&
+	    strspn(b->chelo, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789.-_[]:") == strlen(b->chelo) && b->chelo[0] != '\0')
+		name = b->chelo;
+	str_fmt(line, sizeof(line), "%s %s\r\n", verb, name);
 	b->where = "waiting for the EHLO reply";
 	bufferevent_write(b->bev, line, strlen(line));
 }
@@ -538,6 +720,43 @@ b_ready(struct backend *b)
 		b->own.ready(b->own.owner, b);
 	if (b->state == B_READY && !b->dead)
 		b_pump(b);
+}
+
+/*
+ * EHLO done (and TLS, if any): tell the backend who the client is, or be
+ * ready. XCLIENT configured but not offered to us is a configuration error
+ * on the backend; mail must not go in under mxguard's address, so it
+ * fails (451 to the client) and says why.
+ */
+static int
+b_after_ehlo(struct backend *b)
+{
+	char why[200];
+	int n;
+
+	if (b->cfg->backend_client_info != CLIENT_INFO_XCLIENT ||
+	    !b->have_client) {
+		b_ready(b);
+		return 0;
+	}
+	if (!(b->caps.ext & EXT_XCLIENT)) {
+		stats_inc(STAT_backend_xclient_fail);
+		str_fmt(why, sizeof(why), "backend_client_info = xclient, but "
+		    "the backend does not offer XCLIENT to mxguard (add "
+		    "mxguard's address to its smtpd_authorized_xclient_hosts)");
+		log_err("%s %s", b->sid, why);
+		b_fail(b, BACKEND_UNAVAILABLE, why);
+		return -1;
+	}
+	n = b_send_xclient(b);
+	if (n == 0) {
+		b_ready(b);
+		return 0;
+	}
+	b->xclient_left = n;
+	b->state = B_XCLIENT;
+	b->where = "waiting for the XCLIENT reply";
+	return 0;
 }
 
 /* Handshake replies. 0 go on, -1 failed (b_fail done). */
@@ -585,6 +804,36 @@ b_handshake(struct backend *b, const struct reply *r)
 			    "backend does not offer STARTTLS (backend_tls = encrypt)");
 			return -1;
 		}
+		return b_after_ehlo(b);
+	case B_XCLIENT:
+		if (r->code != 220) {
+			str_fmt(why, sizeof(why), "XCLIENT: %d %s", r->code,
+			    reply_text(r));
+			stats_inc(STAT_backend_xclient_fail);
+			b_fail(b, BACKEND_UNAVAILABLE, why);
+			return -1;
+		}
+		if (--b->xclient_left > 0) {
+			if (b->xclient_next != NULL) {
+				bufferevent_write(b->bev, b->xclient_next,
+				    strlen(b->xclient_next));
+				free(b->xclient_next);
+				b->xclient_next = NULL;
+			}
+			return 0;
+		}
+		/* the backend is back at its greeting: EHLO again */
+		b->state = B_EHLO_X;
+		b_send_ehlo(b, "EHLO");
+		return 0;
+	case B_EHLO_X:
+		if (r->code != 250) {
+			str_fmt(why, sizeof(why), "EHLO after XCLIENT: %d %s",
+			    r->code, reply_text(r));
+			b_fail(b, BACKEND_UNAVAILABLE, why);
+			return -1;
+		}
+		ehlo_parse(r, &b->caps);
 		b_ready(b);
 		return 0;
 	case B_HELO:
@@ -595,8 +844,7 @@ b_handshake(struct backend *b, const struct reply *r)
 			return -1;
 		}
 		memset(&b->caps, 0, sizeof(b->caps));
-		b_ready(b);
-		return 0;
+		return b_after_ehlo(b);
 	case B_STARTTLS:
 		if (r->code == 220 && b_start_tls(b) == 0)
 			return 1;	/* the input buffer is gone */
@@ -607,12 +855,25 @@ b_handshake(struct backend *b, const struct reply *r)
 			b_fail(b, BACKEND_UNAVAILABLE, why);
 			return -1;
 		}
-		b_ready(b);
-		return 0;
+		return b_after_ehlo(b);
 	default:
 		b_fail(b, BACKEND_LOST, "reply in an unexpected state");
 		return -1;
 	}
+}
+
+/* The TCP connection is up (reported by the event or by the greeting). */
+static void
+b_connected(struct backend *b)
+{
+	evutil_socket_t fd = bufferevent_getfd(b->bev);
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	b_send_proxy(b);
+	b->state = B_GREETING;
+	b->where = "waiting for the greeting";
+	stats_inc(STAT_backend_connect_ok);
 }
 
 static void
@@ -621,11 +882,10 @@ b_read(struct bufferevent *bev, void *arg)
 	struct backend *b = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
-	/* The greeting can be read before the connect is reported: both
-	 * are ready in the same loop pass and the read callback runs first.
-	 * Data on the socket means it is connected. */
-	if (b->state == B_CONNECTING && !b->connect_failed)
+	/* libevent may deliver the greeting before the connect event */
+	if (b->state == B_CONNECTING)
 		b_connected(b);
+
 	while (!b->dead && b->state != B_FAILED) {
 		struct reply r;
 		size_t len = evbuffer_get_length(in), used = 0;

@@ -46,11 +46,13 @@ struct backend_owner {
 		    enum backend_fail fail, const char *why);
 };
 
-/* What the backend should learn about the real client (issue: XCLIENT). */
+/* What the backend learns about the real client (backend_client_info:
+ * XCLIENT or a PROXY header). Copied by backend_open(). */
 struct backend_client {
-	const struct sockaddr *addr;	/* NULL: not known */
-	const char	*name;		/* reverse name or NULL */
-	const char	*helo;
+	const struct sockaddr *addr;	/* the client */
+	const struct sockaddr *local;	/* the address it connected to */
+	const char	*name;		/* verified host name or NULL */
+	const char	*helo;		/* NULL: none yet */
 	int		 esmtp;
 	int		 tls;
 };
@@ -60,6 +62,9 @@ struct backend *backend_open(struct event_base *base, const struct config *c,
 	    const struct backend_client *client);
 /* NULL-safe; no more callbacks; sends QUIT first when idle. */
 void	 backend_close(struct backend **bp);
+/* Mid-session: every command still owed a reply gets its failure callback
+ * (BACKEND_LOST, why) now, then closed(), then the connection goes. */
+void	 backend_abort(struct backend **bp, const char *why);
 /*
  * Queues line (with CRLF) for sending; cb(owner, arg, ...) follows. Lines
  * wait while the connection is being made. 0, or -1 if the backend is
@@ -82,8 +87,10 @@ const struct ehlo_caps *backend_caps(const struct backend *b);
 /* The transactions this connection has carried (for reuse counting). */
 unsigned backend_uses(const struct backend *b);
 void	 backend_count_use(struct backend *b);
-/* Open backend connections (gauge). */
+/* Open backend connections (gauge), the probe's included. */
 uint64_t backend_open_count(void);
+/* Called (if set) each time a backend connection is freed. */
+extern void (*backend_released_hook)(void);
 
 /* ---- health and capabilities, learned by probing --------------------- */
 

@@ -20,6 +20,7 @@
 #include "primary.h"
 #include "relay.h"
 #include "store.h"
+#include "table.h"
 #include "tls.h"
 #include "util.h"
 
@@ -32,6 +33,8 @@ static const struct cfg_key core_keys[] = {
 	{ "hostname",             CFG_STRING, "",               0, 0,          CFG_AT(hostname),               1, NULL, "name in the greeting, Received: header and EHLO; empty: the system host name" },
 	{ "listen",               CFG_LIST,   "0.0.0.0:25",     0, 0,          CFG_AT(listen),                 0, NULL, "addresses to accept SMTP on, host:port, [v6]:port (restart to change)" },
 	{ "listen_backlog",       CFG_UINT,   "1024",           1, 65535,      CFG_AT(listen_backlog),         0, NULL, "listen(2) backlog; small values drop SYNs under bursts" },
+	{ "proxy_protocol_networks", CFG_LIST, "",              0, 0,          CFG_AT(proxy_networks_list),    1, NULL, "load balancers trusted to send a PROXY v1/v2 header (CIDR list); the address in it is the client for every check. A PROXY header from anyone else is refused" },
+	{ "proxy_protocol_timeout", CFG_MS,   "5s",             100, 600000,   CFG_AT(proxy_timeout),          1, NULL, "time a trusted load balancer has to send its PROXY header" },
 	{ "greeting",             CFG_STRING, "ESMTP",          0, 0,          CFG_AT(greeting),               1, NULL, "text after \"220 <hostname> \" in the greeting" },
 	{ "greet_delay",          CFG_MS,     "0s",             0, 60000,      CFG_AT(greet_delay_ms),         1, NULL, "send \"220-\" at once and the final \"220 \" after this delay; a client that talks before it is an early talker (postscreen's pregreet test); 0: no delay" },
 	{ "early_talker",         CFG_ENUM,   "reject",         0, 0,          CFG_AT(early_talker),           1, "reject|ignore", "a client that sends before the greeting ends: reject (554 5.5.0, then close) or ignore" },
@@ -61,6 +64,9 @@ static const struct cfg_key core_keys[] = {
 	{ "backend_tls",          CFG_ENUM,   "no",             0, 0,          CFG_AT(backend_tls),            1, "no|may|encrypt", "STARTTLS to the backend: no, may (if offered), encrypt (required)" },
 	{ "backend_tls_ca_file",  CFG_PATH,   "",               0, 0,          CFG_AT(backend_tls_ca_file),    1, NULL, "CA bundle to verify the backend's certificate" },
 	{ "backend_tls_verify",   CFG_BOOL,   "no",             0, 0,          CFG_AT(backend_tls_verify),     1, NULL, "require a valid backend certificate (needs backend_tls_ca_file)" },
+	{ "backend_client_info",  CFG_ENUM,   "none",           0, 0,          CFG_AT(backend_client_info),    1, "none|xclient|proxy_v1|proxy_v2", "how the backend learns the real client: Postfix XCLIENT (add mxguard to the backend's smtpd_authorized_xclient_hosts; if it does not offer XCLIENT, mail is refused with 451), or a PROXY header (smtpd_upstream_proxy_protocol = haproxy)" },
+	{ "max_backend_connections", CFG_UINT, "200",           1, 100000,     CFG_AT(max_backend_connections), 1, NULL, "backend connections open at once; a transaction beyond it waits up to backend_wait, then gets 451 4.3.2" },
+	{ "backend_wait",         CFG_MS,     "5s",             0, 600000,     CFG_AT(backend_wait),           1, NULL, "how long a transaction waits for a backend connection when max_backend_connections are busy" },
 	{ "tls_cert_file",        CFG_PATH,   "",               0, 0,          CFG_AT(tls_cert_file),          1, NULL, "PEM certificate chain for STARTTLS; empty: no STARTTLS" },
 	{ "tls_key_file",         CFG_PATH,   "",               0, 0,          CFG_AT(tls_key_file),           1, NULL, "PEM private key for STARTTLS" },
 	{ "tls_ciphers",          CFG_STRING, "",               0, 0,          CFG_AT(tls_ciphers),            1, NULL, "OpenSSL cipher list for TLS <= 1.2; empty: OpenSSL's default" },
@@ -71,11 +77,16 @@ static const struct cfg_key core_keys[] = {
 	{ "bare_newline",         CFG_ENUM,   "reject",         0, 0,          CFG_AT(bare_newline),           1, "reject|normalize", "bare CR or LF in DATA (SMTP smuggling): reject with 550 5.6.0, or normalize to CRLF" },
 	{ "received_header",      CFG_BOOL,   "yes",            0, 0,          CFG_AT(received_header),        1, NULL, "prepend mxguard's own Received: header" },
 	{ "smtputf8",             CFG_BOOL,   "yes",            0, 0,          CFG_AT(smtputf8),               1, NULL, "offer SMTPUTF8 when the backend does" },
+	{ "chunking",             CFG_BOOL,   "yes",            0, 0,          CFG_AT(chunking),               1, NULL, "offer CHUNKING (BDAT, RFC 3030); chunks go to the backend as DATA. BINARYMIME is never offered" },
 	{ "dsn",                  CFG_BOOL,   "yes",            0, 0,          CFG_AT(dsn),                    1, NULL, "offer DSN when the backend does" },
 	{ "max_sessions",         CFG_UINT,   "1000",           1, 1000000,    CFG_AT(max_sessions),           1, NULL, "concurrent client sessions; more are answered 421" },
+	{ "max_sessions_per_ip",  CFG_UINT,   "20",             1, 1000000,    CFG_AT(max_sessions_per_ip),    1, NULL, "concurrent sessions from one client address; more are answered 421" },
+	{ "max_sessions_per_net", CFG_UINT,   "50",             1, 1000000,    CFG_AT(max_sessions_per_net),   1, NULL, "concurrent sessions from one /24 (IPv4) or /64 (IPv6); more are answered 421" },
 	{ "max_rcpts",            CFG_UINT,   "1000",           1, 100000,     CFG_AT(max_rcpts),              1, NULL, "recipients per message; more get 452 4.5.3" },
 	{ "max_line_length",      CFG_UINT,   "2048",           512, 65536,    CFG_AT(max_line_length),        1, NULL, "longest command line accepted (RFC 5321: at least 512)" },
 	{ "max_errors",           CFG_UINT,   "20",             1, 10000,      CFG_AT(max_errors),             1, NULL, "protocol errors per session before it is closed" },
+	{ "soft_error_limit",     CFG_UINT,   "3",              0, 10000,      CFG_AT(soft_error_limit),       1, NULL, "errors after which each error reply is delayed (error_delay, growing with every further error)" },
+	{ "error_delay",          CFG_MS,     "1s",             0, 60000,      CFG_AT(error_delay),            1, NULL, "the delay step for error replies past soft_error_limit (at most 10 steps)" },
 	{ "max_commands",         CFG_UINT,   "10000",          10, 10000000,  CFG_AT(max_commands),           1, NULL, "commands per session before it is closed" },
 	{ "max_pipeline",         CFG_UINT,   "100",            1, 10000,      CFG_AT(max_pipeline),           1, NULL, "pipelined commands held per session before reading pauses" },
 	{ "timeout_greeting",     CFG_MS,     "300s",           100, 3600000,  CFG_AT(timeout_greeting),       1, NULL, "time a client has for HELO/EHLO after the greeting" },
@@ -96,47 +107,54 @@ static void	 list_split(const char *v, struct cfg_list *out);
 static int	 config_build(struct config *c, const struct cfg_file *f,
 		    struct cfg_errors *e);
 static void	 config_free(struct config *c);
+static void	 report(struct cfg_errors *e, int warning, const char *file,
+		    int line, const char *fmt, va_list ap)
+		    __attribute__((format(printf, 5, 0)));
 
 /* ---- generic ---------------------------------------------------------- */
+
+static void
+report(struct cfg_errors *e, int warning, const char *file, int line,
+    const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+		msg[0] = '\0';
+	if (e->to_log) {
+		if (line > 0)
+			(warning ? log_warn : log_err)("%s:%d: %s", file, line, msg);
+		else
+			(warning ? log_warn : log_err)("%s: %s", file, msg);
+	} else if (line > 0)
+		fprintf(stderr, "%s:%d: %s%s\n", file, line,
+		    warning ? "warning: " : "", msg);
+	else
+		fprintf(stderr, "%s: %s%s\n", file, warning ? "warning: " : "",
+		    msg);
+}
 
 void
 cfg_error(struct cfg_errors *e, const char *file, int line,
     const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 
-	va_start(ap, fmt);
-	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
-		msg[0] = '\0';
-	va_end(ap);
 	e->count++;
-	if (e->to_log) {
-		if (line > 0)
-			log_err("%s:%d: %s", file, line, msg);
-		else
-			log_err("%s: %s", file, msg);
-	} else if (line > 0)
-		fprintf(stderr, "%s:%d: %s\n", file, line, msg);
-	else
-		fprintf(stderr, "%s: %s\n", file, msg);
+	va_start(ap, fmt);
+	report(e, 0, file, line, fmt, ap);
+	va_end(ap);
 }
 
 void
 cfg_warning(struct cfg_errors *e, const char *file, int line,
     const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
-		msg[0] = '\0';
+	report(e, 1, file, line, fmt, ap);
 	va_end(ap);
-	if (e->to_log)
-		log_warn("%s:%d: %s", file, line, msg);
-	else
-		fprintf(stderr, "%s:%d: warning: %s\n", file, line, msg);
 }
 
 static int
@@ -317,6 +335,7 @@ cfg_file_parse(const char *path, const char *buf, size_t len,
 	char *logical = NULL;
 	size_t llen = 0, pos = 0;
 	int lineno = 0, lstart = 0, settings = 0, before = e->count;
+	int skip = 0;		/* in a logical line refused as too long */
 
 	memset(f, 0, sizeof(*f));
 	f->path = xstrdup(path);
@@ -346,6 +365,8 @@ cfg_file_parse(const char *path, const char *buf, size_t len,
 		if (j == n || l[j] == '#')
 			continue;
 		if (j > 0) {			/* continuation */
+			if (skip)
+				continue;	/* reported once, at its start */
 			if (llen == 0) {
 				cfg_error(e, path, lineno, "continuation line "
 				    "(starts with white space) without a line "
@@ -356,6 +377,7 @@ cfg_file_parse(const char *path, const char *buf, size_t len,
 				cfg_error(e, path, lineno, "logical line longer "
 				    "than %u bytes", CFG_LINE_MAX);
 				llen = 0;
+				skip = 1;
 				continue;
 			}
 			logical[llen++] = ' ';
@@ -363,6 +385,7 @@ cfg_file_parse(const char *path, const char *buf, size_t len,
 			llen += n - j;
 			continue;
 		}
+		skip = 0;
 		if (llen > 0) {
 			logical[llen] = '\0';
 			parse_logical(f, &cur, logical, llen, lstart, e);
@@ -372,6 +395,7 @@ cfg_file_parse(const char *path, const char *buf, size_t len,
 			cfg_error(e, path, lineno, "line longer than %u bytes",
 			    CFG_LINE_MAX);
 			llen = 0;
+			skip = 1;
 			continue;
 		}
 		memcpy(logical, l, n);
@@ -754,6 +778,16 @@ config_build(struct config *c, const struct cfg_file *f, struct cfg_errors *e)
 
 	c->relay = relay_domains_build(&c->relay_domains_list, f->path,
 	    cfg_line_of(top, "relay_domains"), e);
+	if (c->proxy_networks_list.n > 0)
+		c->proxy_networks = table_from_cidr_list(&c->proxy_networks_list,
+		    f->path, cfg_line_of(top, "proxy_protocol_networks"), e);
+	if (c->max_sessions_per_net < c->max_sessions_per_ip)
+		cfg_error(e, f->path, cfg_line_of(top, "max_sessions_per_net"),
+		    "max_sessions_per_net is below max_sessions_per_ip");
+	if (c->soft_error_limit >= c->max_errors)
+		cfg_warning(e, f->path, cfg_line_of(top, "soft_error_limit"),
+		    "soft_error_limit >= max_errors: error replies are never "
+		    "delayed");
 
 	if (c->max_message_size < c->spool_memory_max)
 		c->spool_memory_max = c->max_message_size;
@@ -841,6 +875,7 @@ config_free(struct config *c)
 	filter_chain_free(c);
 	store_conf_clear(&c->store);
 	relay_domains_free(&c->relay);
+	table_free(&c->proxy_networks);
 	tls_ctx_free(c->tls_ctx);
 	tls_ctx_free(c->backend_tls_ctx);
 	cfg_free_fields(core_keys, ARRAY_LEN(core_keys), c);

@@ -121,6 +121,9 @@ void	 cfg_print_keys(const char *section, const struct cfg_key *keys,
 enum bare_newline { BARE_NL_REJECT = 0, BARE_NL_NORMALIZE };
 enum protocol_action { PROTO_REJECT = 0, PROTO_IGNORE };
 enum backend_tls { BACKEND_TLS_NO = 0, BACKEND_TLS_MAY, BACKEND_TLS_ENCRYPT };
+enum client_info { CLIENT_INFO_NONE = 0, CLIENT_INFO_XCLIENT,
+	CLIENT_INFO_PROXY_V1, CLIENT_INFO_PROXY_V2 };
+struct table;
 
 #define CONFIG_LISTEN_MAX	16
 
@@ -167,6 +170,9 @@ struct config {
 	socklen_t	 listen_len[CONFIG_LISTEN_MAX];
 	size_t		 nlisten;
 	uint64_t	 listen_backlog;
+	struct cfg_list	 proxy_networks_list;
+	struct table	*proxy_networks;	/* cidr, owned; NULL: none */
+	uint64_t	 proxy_timeout;
 	char		*greeting;
 	uint64_t	 greet_delay_ms;
 	int		 early_talker;		/* enum protocol_action */
@@ -189,6 +195,9 @@ struct config {
 	int		 backend_tls;
 	char		*backend_tls_ca_file;
 	int		 backend_tls_verify;
+	int		 backend_client_info;	/* enum client_info */
+	uint64_t	 max_backend_connections;
+	uint64_t	 backend_wait;
 
 	/* TLS towards clients */
 	char		*tls_cert_file;
@@ -206,12 +215,17 @@ struct config {
 	int		 received_header;
 	int		 smtputf8;
 	int		 dsn;
+	int		 chunking;
 
 	/* limits and timeouts */
 	uint64_t	 max_sessions;
+	uint64_t	 max_sessions_per_ip;
+	uint64_t	 max_sessions_per_net;
 	uint64_t	 max_rcpts;
 	uint64_t	 max_line_length;
 	uint64_t	 max_errors;
+	uint64_t	 soft_error_limit;
+	uint64_t	 error_delay;
 	uint64_t	 max_commands;
 	uint64_t	 max_pipeline;
 	uint64_t	 timeout_greeting;

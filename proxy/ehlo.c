@@ -54,9 +54,14 @@ ehlo_parse(const struct reply *r, struct ehlo_caps *out)
 				const char *p = l + kw + 1;
 
 				for (; isdigit((unsigned char)*p); p++) {
-					if (v > (~0ull - 9) / 10)
+					unsigned d = (unsigned)(*p - '0');
+
+					/* too big: no limit, not a prefix of it */
+					if (v > (~0ull - d) / 10) {
+						v = ~0ull;
 						break;
-					v = v * 10 + (unsigned)(*p - '0');
+					}
+					v = v * 10 + d;
 				}
 				out->size = v;
 			} else if (exts[j].bit == EXT_XCLIENT && l[kw] == ' ')

@@ -132,8 +132,11 @@ relay_domains_build(const struct cfg_list *l, const char *file, int line,
 		else
 			add_entry(r, l->v[i], file, line, e);
 	}
-	qsort(r->exact, r->nexact, sizeof(char *), cmpstr);
-	qsort(r->parent, r->nparent, sizeof(char *), cmpstr);
+	/* never qsort(NULL, 0, ...): NULL is not a valid array (C11 7.22.5) */
+	if (r->nexact > 1)
+		qsort(r->exact, r->nexact, sizeof(char *), cmpstr);
+	if (r->nparent > 1)
+		qsort(r->parent, r->nparent, sizeof(char *), cmpstr);
 	return r;
 }
 
@@ -178,6 +181,9 @@ relay_domain_ok(const struct relay_domains *r, const char *domain)
 	if (n > 0 && d[n - 1] == '.')
 		d[--n] = '\0';
 	if (n == 0 || d[0] == '[')
+		return 0;
+	/* ".example.org" or "a..example.org" is no subdomain of anything */
+	if (!domain_syntax_ok(d))
 		return 0;
 	str_lower(d);
 	if (in_sorted(r->exact, r->nexact, d))

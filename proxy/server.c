@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,10 +18,26 @@
 #include "server.h"
 #include "session.h"
 #include "smtp_reply.h"
+#include "table.h"
 #include "stats.h"
 #include "util.h"
 
 #define ACCEPT_PAUSE_MS		100	/* after EMFILE and friends */
+#define COUNT_BUCKETS_MIN	1024
+
+/*
+ * Sessions per address and per network: open addressing, linear probing,
+ * tombstone-free (deletion shifts the run back), grown when half full.
+ */
+struct count_entry {
+	uint8_t		 key[17];	/* family byte + 16 address bytes */
+	uint32_t	 n;		/* 0: empty */
+};
+
+struct count_map {
+	struct count_entry *e;
+	size_t		 cap, used;
+};
 
 static struct {
 	struct event_base	*base;
@@ -30,7 +47,160 @@ static struct {
 	size_t			 nl;
 	struct event		*resume;
 	int			 stopped;
+	struct count_map	 per_ip, per_net;
 } srv;
+
+static uint64_t
+key_hash(const uint8_t *k)
+{
+	uint64_t h = 1469598103934665603u;	/* FNV-1a */
+
+	for (int i = 0; i < 17; i++)
+		h = (h ^ k[i]) * 1099511628211u;
+	return h;
+}
+
+static struct count_entry *
+map_find(struct count_map *m, const uint8_t *k, int create)
+{
+	size_t i;
+
+	if (m->cap == 0) {
+		if (!create)
+			return NULL;
+		m->cap = COUNT_BUCKETS_MIN;
+		m->e = xcalloc(m->cap, sizeof(*m->e));
+	}
+	if (create && (m->used + 1) * 2 > m->cap) {
+		struct count_entry *old = m->e;
+		size_t ocap = m->cap;
+
+		m->cap *= 2;
+		m->e = xcalloc(m->cap, sizeof(*m->e));
+		for (size_t j = 0; j < ocap; j++) {
+			if (old[j].n == 0)
+				continue;
+			i = key_hash(old[j].key) & (m->cap - 1);
+			while (m->e[i].n != 0)
+				i = (i + 1) & (m->cap - 1);
+			m->e[i] = old[j];
+		}
+		free(old);
+	}
+	i = key_hash(k) & (m->cap - 1);
+	for (;;) {
+		if (m->e[i].n == 0) {
+			if (!create)
+				return NULL;
+			memcpy(m->e[i].key, k, 17);
+			m->used++;
+			return &m->e[i];
+		}
+		if (memcmp(m->e[i].key, k, 17) == 0)
+			return &m->e[i];
+		i = (i + 1) & (m->cap - 1);
+	}
+}
+
+/* Removes the emptied entry at e and closes the gap in its probe run. */
+static void
+map_remove(struct count_map *m, struct count_entry *e)
+{
+	size_t i = (size_t)(e - m->e), j = i;
+
+	m->e[i].n = 0;
+	m->used--;
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & (m->cap - 1);
+		if (m->e[j].n == 0)
+			return;
+		home = key_hash(m->e[j].key) & (m->cap - 1);
+		/* move back unless its home lies cyclically in (i, j] */
+		if (((j - home) & (m->cap - 1)) >= ((j - i) & (m->cap - 1))) {
+			m->e[i] = m->e[j];
+			m->e[j].n = 0;
+			i = j;
+		}
+	}
+}
+
+/* Key of the address and of its /24 or /64; IPv4-mapped counts as v4. */
+static int
+client_keys(const struct sockaddr *sa, uint8_t ip[17], uint8_t net[17])
+{
+	memset(ip, 0, 17);
+	if (sa->sa_family == AF_INET) {
+		ip[0] = 4;
+		memcpy(ip + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		const uint8_t *a =
+		    ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		    0xff, 0xff };
+
+		if (memcmp(a, mapped, 12) == 0) {
+			ip[0] = 4;
+			memcpy(ip + 1, a + 12, 4);
+		} else {
+			ip[0] = 6;
+			memcpy(ip + 1, a, 16);
+		}
+	} else
+		return -1;
+	memcpy(net, ip, 17);
+	if (net[0] == 4)
+		net[4] = 0;			/* /24 */
+	else
+		memset(net + 9, 0, 8);		/* /64 */
+	return 0;
+}
+
+int
+server_admit(const struct sockaddr *sa, const char **why)
+{
+	uint8_t ip[17], net[17];
+	struct count_entry *a, *n;
+
+	*why = NULL;
+	if (client_keys(sa, ip, net) < 0)
+		return 0;
+	a = map_find(&srv.per_ip, ip, 0);
+	n = map_find(&srv.per_net, net, 0);
+	if (a != NULL && a->n >= srv.cfg->max_sessions_per_ip) {
+		*why = "max_sessions_per_ip";
+		return -1;
+	}
+	if (n != NULL && n->n >= srv.cfg->max_sessions_per_net) {
+		*why = "max_sessions_per_net";
+		return -1;
+	}
+	map_find(&srv.per_ip, ip, 1)->n++;
+	map_find(&srv.per_net, net, 1)->n++;
+	return 0;
+}
+
+void
+server_release(const struct sockaddr *sa)
+{
+	uint8_t ip[17], net[17];
+	struct count_entry *e;
+
+	if (client_keys(sa, ip, net) < 0)
+		return;
+	if ((e = map_find(&srv.per_ip, ip, 0)) != NULL && --e->n == 0)
+		map_remove(&srv.per_ip, e);
+	if ((e = map_find(&srv.per_net, net, 0)) != NULL && --e->n == 0)
+		map_remove(&srv.per_net, e);
+}
+
+int
+server_trusts_proxy(const struct sockaddr *sa)
+{
+	return srv.cfg != NULL && srv.cfg->proxy_networks != NULL &&
+	    table_get_addr(srv.cfg->proxy_networks, sa) != NULL;
+}
 
 /* A short reply written straight to a socket we will not keep. */
 static void
@@ -64,7 +234,26 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		refuse(fd, 421, "4.7.0", text);
 		return;
 	}
-	session_new(srv.base, srv.cfg, srv.pool, fd, sa, (socklen_t)salen);
+	if (server_trusts_proxy(sa)) {
+		/* the real client is known after the PROXY header */
+		session_new(srv.base, srv.cfg, srv.pool, fd, sa,
+		    (socklen_t)salen, SESSION_EXPECT_PROXY);
+		return;
+	}
+	{
+		const char *why;
+
+		if (server_admit(sa, &why) < 0) {
+			stats_inc(STAT_conn_refused_max_per_ip);
+			str_fmt(text, sizeof(text), "%s Error: too many "
+			    "connections from your address, try again later",
+			    srv.cfg->hostname);
+			refuse(fd, 421, "4.7.0", text);
+			return;
+		}
+	}
+	session_new(srv.base, srv.cfg, srv.pool, fd, sa, (socklen_t)salen,
+	    SESSION_ADMITTED);
 }
 
 static void
@@ -154,4 +343,8 @@ server_free(void)
 		event_free(srv.resume);
 	srv.resume = NULL;
 	config_unref(&srv.cfg);
+	free(srv.per_ip.e);
+	free(srv.per_net.e);
+	memset(&srv.per_ip, 0, sizeof(srv.per_ip));
+	memset(&srv.per_net, 0, sizeof(srv.per_net));
 }

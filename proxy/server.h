@@ -20,5 +20,14 @@ void	 server_stop(void);
 /* The config new sessions get (reload). Takes a reference. */
 void	 server_set_config(struct config *c);
 void	 server_free(void);
+/*
+ * Per-client limits (max_sessions_per_ip / _per_net). server_admit()
+ * counts a session for the address unless a limit is reached (-1, *why
+ * set); every admitted session is released once with server_release().
+ */
+int	 server_admit(const struct sockaddr *sa, const char **why);
+void	 server_release(const struct sockaddr *sa);
+/* Is the peer a load balancer allowed to send a PROXY header? */
+int	 server_trusts_proxy(const struct sockaddr *sa);
 
 #endif

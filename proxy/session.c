@@ -33,7 +33,9 @@
 #include "ehlo.h"
 #include "filter.h"
 #include "log.h"
+#include "proxy_proto.h"
 #include "relay.h"
+#include "server.h"
 #include "session.h"
 #include "smtp_cmd.h"
 #include "smtp_reply.h"
@@ -51,14 +53,15 @@
 #define REPLY_BUF		2048
 
 enum sstate {
-	ST_CONNECT = 0,		/* connect filters, then the greeting */
+	ST_PROXY = 0,		/* waiting for a load balancer's PROXY header */
+	ST_CONNECT,		/* connect filters, then the greeting */
 	ST_GREETED,		/* waiting for HELO/EHLO */
 	ST_READY,		/* HELO done, no transaction */
 	ST_MAIL,		/* MAIL relayed */
 	ST_RCPT			/* at least one RCPT relayed */
 };
 
-enum smode { MODE_CMD = 0, MODE_SKIP, MODE_DATA };
+enum smode { MODE_CMD = 0, MODE_SKIP, MODE_DATA, MODE_BDAT };
 
 enum block {
 	BLOCK_NONE = 0,
@@ -67,11 +70,13 @@ enum block {
 	BLOCK_EOM,		/* end of message: filters, then the backend */
 	BLOCK_BARRIER,		/* waiting for every earlier reply */
 	BLOCK_GREET,		/* greet_delay: between "220-" and "220 " */
+	BLOCK_TARPIT,		/* an error reply is being held back */
+	BLOCK_BACKEND,		/* waiting for a free backend connection */
 	BLOCK_OUTPUT		/* the client does not read its replies */
 };
 
 enum slot_kind {
-	SLOT_LOCAL = 0, SLOT_MAIL, SLOT_RCPT, SLOT_DATA, SLOT_EOM
+	SLOT_LOCAL = 0, SLOT_MAIL, SLOT_RCPT, SLOT_DATA, SLOT_BDAT, SLOT_EOM
 };
 
 struct slot {
@@ -96,6 +101,7 @@ struct txn {
 	size_t		 npending;	/* ... whose replies are due */
 	int		 smtputf8;
 	int		 data_started;	/* the backend said 354 */
+	int		 bdat;		/* the message comes in BDAT chunks */
 	int		 backend_lost;
 	char		 lost_why[120];
 	enum backend_fail lost_fail;
@@ -119,8 +125,11 @@ struct session {
 	struct event_base *base;
 	struct worker_pool *pool;
 	struct bufferevent *bev;
-	struct sockaddr_storage peer;
+	struct sockaddr_storage peer;	/* the client (after PROXY) */
 	socklen_t	 peerlen;
+	struct sockaddr_storage local;	/* where it connected to */
+	unsigned	 flags;		/* SESSION_* */
+	int		 proxied;	/* 1/2: PROXY version used */
 	char		 client_addr[ADDR_STR_MAX];
 	char		*client_name;	/* verified by a filter (FCrDNS), owned */
 	char		*helo;
@@ -148,15 +157,45 @@ struct session {
 	const char	*where;
 	struct event	*free_ev;
 	struct event	*greet_ev;	/* greet_delay timer */
+	struct event	*tarpit_ev;
+	struct event	*linger_ev;
+	uint64_t	 linger_until;
+	struct slot	*tarpit;	/* the reply held back */
 	/* the command a filter is deciding */
 	char		*line;
 	struct cmd	 cmd;
 	struct slot	*cur;
 	void		(*barrier)(struct session *s);
+	/* BDAT: the chunk being read; its bytes are consumed whatever the
+	 * reply, so they are never taken for commands */
+	uint64_t	 chunk_left;
+	uint64_t	 chunk_size;
+	int		 chunk_last;
+	int		 chunk_discard;
+	struct slot	*chunk_slot;
+	/* waiting for a backend connection (max_backend_connections) */
+	struct session	*bw_next;
+	int		 bw_queued;
+	struct event	*bw_ev;
+};
+
+/* Commands a backup MX answers the same way every time. */
+static const struct {
+	enum smtp_verb	 verb;
+	int		 code;
+	const char	*enh;
+	const char	*text;
+} fixed_replies[] = {
+	{ VERB_VRFY, 502, "5.5.1", "VRFY command is disabled" },
+	{ VERB_EXPN, 502, "5.5.1", "EXPN command is disabled" },
+	{ VERB_HELP, 214, "2.0.0", "See RFC 5321" },
+	{ VERB_ETRN, 502, "5.5.1", "Error: ETRN is not supported here" },
 };
 
 static struct session	*sessions;
 static size_t		 nsessions;
+static struct session	*bw_head, *bw_tail;	/* backend waiters, FIFO */
+static struct event	*bw_wake;
 void			(*session_released_hook)(const struct sockaddr *peer);
 
 static void	 s_read(struct bufferevent *bev, void *arg);
@@ -164,11 +203,14 @@ static void	 s_write(struct bufferevent *bev, void *arg);
 static void	 s_event(struct bufferevent *bev, short what, void *arg);
 static void	 s_free_cb(evutil_socket_t fd, short what, void *arg);
 static void	 session_process(struct session *s);
+static void	 session_start(struct session *s);
+static void	 proxy_header(struct session *s);
 static void	 session_close(struct session *s, const char *reason);
 static void	 session_flush(struct session *s);
 static void	 session_fatal(struct session *s, int code, const char *enh,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static void	 pipelining_after_data(struct session *s, struct slot *sl);
+static void	 bdat_command(struct session *s, const struct cmd *c);
 static void	 set_read_timeout(struct session *s);
 static struct slot *slot_new(struct session *s, enum slot_kind kind);
 static void	 slot_reply(struct session *s, struct slot *sl, int code,
@@ -178,7 +220,8 @@ static void	 slot_relay(struct session *s, struct slot *sl,
 		    const struct reply *r);
 static void	 reply_now(struct session *s, int code, const char *enh,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void	 client_error(struct session *s);
+static void	 reply_error(struct session *s, int code, const char *enh,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static void	 decision(struct session *s, const char *verdict,
 		    const char *by, enum filter_stage stage, int code,
 		    const char *enh, const char *reason, const char *rcpt);
@@ -195,7 +238,10 @@ static void	 do_helo_reply(struct session *s);
 static void	 do_mail_relay(struct session *s);
 static void	 do_rcpt_relay(struct session *s);
 static void	 data_feed(struct session *s);
-static void	 eom_start(struct session *s);
+static void	 eom_start(struct session *s, struct slot *sl);
+static void	 bdat_feed(struct session *s);
+static void	 bw_dequeue(struct session *s);
+static void	 bw_enqueue(struct session *s);
 static void	 eom_continue(struct session *s);
 static void	 eom_send(struct session *s);
 static void	 starttls_switch(struct session *s);
@@ -209,23 +255,24 @@ static void	 session_be_reply(void *owner, void *arg,
 
 struct session *
 session_new(struct event_base *base, struct config *c, struct worker_pool *pool,
-    evutil_socket_t fd, const struct sockaddr *peer, socklen_t peerlen)
+    evutil_socket_t fd, const struct sockaddr *peer, socklen_t peerlen,
+    unsigned flags)
 {
 	struct session *s = xcalloc(1, sizeof(*s));
-	struct txn_view tv;
-	struct verdict v;
-	const struct filter_conf *by;
+	socklen_t llen = sizeof(s->local);
 	int one = 1;
 
 	util_random_hex(s->id, SESSION_ID_LEN);
 	s->cfg = config_ref(c);
 	s->base = base;
 	s->pool = pool;
+	s->flags = flags;
 	memcpy(&s->peer, peer, peerlen);
 	s->peerlen = peerlen;
+	if (getsockname(fd, (struct sockaddr *)&s->local, &llen) < 0)
+		s->local.ss_family = AF_UNSPEC;
 	addr_fmt(peer, s->client_addr, sizeof(s->client_addr));
 	s->start_ms = now_ms();
-	s->where = "greeting";
 	s->free_ev = event_new(base, -1, 0, s_free_cb, s);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	s->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -241,23 +288,48 @@ session_new(struct event_base *base, struct config *c, struct worker_pool *pool,
 	sessions = s;
 	nsessions++;
 	stats_inc(STAT_conn_accepted);
-	{
-		char a[ADDR_STR_MAX + 16];
-
-		sockaddr_fmt(peer, a, sizeof(a));
-		log_info("%s connect client=%s", s->id, a);
-	}
-	set_read_timeout(s);
 	bufferevent_enable(s->bev, EV_READ);
+	if (flags & SESSION_EXPECT_PROXY) {
+		struct timeval tv = { (time_t)(c->proxy_timeout / 1000),
+		    (suseconds_t)(c->proxy_timeout % 1000) * 1000 };
+
+		s->state = ST_PROXY;
+		s->where = "waiting for the PROXY header";
+		bufferevent_set_timeouts(s->bev, &tv, &tv);
+		return s;
+	}
+	session_start(s);
+	return s;
+}
+
+/* The client is known: log it, check the backend, run connect filters. */
+static void
+session_start(struct session *s)
+{
+	const struct config *c = s->cfg;
+	struct txn_view tv;
+	struct verdict v;
+	const struct filter_conf *by;
+	char a[ADDR_STR_MAX + 16], l[ADDR_STR_MAX + 16];
+
+	s->state = ST_CONNECT;
+	s->where = "greeting";
+	sockaddr_fmt((struct sockaddr *)&s->peer, a, sizeof(a));
+	if (s->proxied) {
+		sockaddr_fmt((struct sockaddr *)&s->local, l, sizeof(l));
+		log_info("%s connect client=%s proxy=v%d to=%s", s->id, a,
+		    s->proxied, l);
+	} else
+		log_info("%s connect client=%s", s->id, a);
+	set_read_timeout(s);
 
 	if (backend_health() == HEALTH_DOWN) {
 		stats_inc(STAT_conn_refused_backend_down);
-		reply_now(s, 421, "4.3.2", "%s Service not available, try again "
-		    "later", c->hostname);
 		decision(s, "tempfail", "backend", STAGE_CONNECT, 421, "4.3.2",
 		    "backend down", NULL);
-		session_close(s, "backend down");
-		return s;
+		session_fatal(s, 421, "4.3.2", "%s Service not available, try "
+		    "again later", c->hostname);
+		return;
 	}
 	view_fill(s, &tv);
 	s->blocked = BLOCK_FILTER;
@@ -266,7 +338,85 @@ session_new(struct event_base *base, struct config *c, struct worker_pool *pool,
 		after_filter(s, STAGE_CONNECT, &v, by);
 		verdict_clear(&v);
 	}
-	return s;
+}
+
+/*
+ * A trusted load balancer's header. What it says is the client for every
+ * check and limit; a bad or missing header ends the connection without a
+ * word (the peer is a proxy, not an SMTP client).
+ */
+static void
+proxy_header(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	size_t len = evbuffer_get_length(in), used = 0;
+	struct proxy_info pi;
+	enum proxy_result r;
+	const char *why;
+	const uint8_t *p;
+
+	len = MIN(len, (size_t)(16 + PROXY_V2_MAX));
+	p = evbuffer_pullup(in, (ev_ssize_t)len);
+	r = proxy_parse(p, len, &pi, &used);
+	if (r == PROXY_INCOMPLETE)
+		return;
+	if (r != PROXY_OK) {
+		stats_inc(STAT_conn_refused_proxy);
+		log_warn("%s bad PROXY header from load balancer [%s]: %s", s->id,
+		    s->client_addr, r == PROXY_NONE ? "no PROXY header" : pi.why);
+		session_close(s, "bad PROXY header");
+		return;
+	}
+	evbuffer_drain(in, used);
+	s->proxied = pi.version;
+	if (pi.src.ss_family != AF_UNSPEC) {
+		memcpy(&s->peer, &pi.src, sizeof(pi.src));
+		s->peerlen = pi.src.ss_family == AF_INET ?
+		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+		memcpy(&s->local, &pi.dst, sizeof(pi.dst));
+		addr_fmt((struct sockaddr *)&s->peer, s->client_addr,
+		    sizeof(s->client_addr));
+	}
+	if (server_admit((struct sockaddr *)&s->peer, &why) < 0) {
+		stats_inc(STAT_conn_refused_max_per_ip);
+		decision(s, "tempfail", why, STAGE_CONNECT, 421, "4.7.0",
+		    "too many connections from the client", NULL);
+		session_fatal(s, 421, "4.7.0", "%s Error: too many connections "
+		    "from your address, try again later", s->cfg->hostname);
+		return;
+	}
+	s->flags |= SESSION_ADMITTED;
+	session_start(s);
+}
+
+/* Bytes not yet on the wire: ours, and under TLS the socket layer's. */
+static int
+output_pending(struct session *s)
+{
+	struct bufferevent *u = bufferevent_get_underlying(s->bev);
+
+	return evbuffer_get_length(bufferevent_get_output(s->bev)) > 0 ||
+	    (u != NULL && evbuffer_get_length(bufferevent_get_output(u)) > 0);
+}
+
+/*
+ * Under TLS the filter reports its output drained once it has handed the
+ * encrypted bytes to the socket layer, not once they are sent: poll that
+ * briefly before letting go, so a last 221 or 421 is not lost.
+ */
+static void
+linger_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	struct timeval tv = { 0, 20000 };
+
+	if (!output_pending(s) || now_ms() >= s->linger_until) {
+		event_active(s->free_ev, 0, 0);
+		return;
+	}
+	if (s->linger_ev == NULL)
+		s->linger_ev = evtimer_new(s->base, linger_check, s);
+	evtimer_add(s->linger_ev, &tv);
 }
 
 static void
@@ -276,6 +426,7 @@ session_close(struct session *s, const char *reason)
 		return;
 	s->closing = 1;
 	s->close_reason = reason;
+	s->linger_until = now_ms() + 5000;
 	bufferevent_disable(s->bev, EV_READ);
 	/* Let what is written reach the client; s_write releases us. */
 	if (evbuffer_get_length(bufferevent_get_output(s->bev)) > 0) {
@@ -286,7 +437,7 @@ session_close(struct session *s, const char *reason)
 		bufferevent_enable(s->bev, EV_WRITE);
 		return;
 	}
-	event_active(s->free_ev, 0, 0);
+	linger_check(-1, 0, s);
 }
 
 static void
@@ -322,6 +473,15 @@ s_free_cb(evutil_socket_t fd, short what, void *arg)
 	event_free(s->free_ev);
 	if (s->greet_ev != NULL)
 		event_free(s->greet_ev);
+	if (s->tarpit_ev != NULL)
+		event_free(s->tarpit_ev);
+	if (s->linger_ev != NULL)
+		event_free(s->linger_ev);
+	bw_dequeue(s);
+	if (s->bw_ev != NULL)
+		event_free(s->bw_ev);
+	if (s->flags & SESSION_ADMITTED)
+		server_release((struct sockaddr *)&s->peer);
 	if (session_released_hook != NULL)
 		session_released_hook((struct sockaddr *)&s->peer);
 	config_unref(&s->cfg);
@@ -413,7 +573,7 @@ s_write(struct bufferevent *bev, void *arg)
 
 	if (s->closing) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			event_active(s->free_ev, 0, 0);
+			linger_check(-1, 0, s);
 		return;
 	}
 	if (s->blocked == BLOCK_OUTPUT) {
@@ -612,16 +772,59 @@ session_flush(struct session *s)
 }
 
 static void
-client_error(struct session *s)
+tarpit_done(evutil_socket_t fd, short what, void *arg)
 {
+	struct session *s = arg;
+
+	if (s->tarpit != NULL) {
+		s->tarpit->ready = 1;
+		s->tarpit = NULL;
+	}
+	if (s->blocked == BLOCK_TARPIT)
+		s->blocked = BLOCK_NONE;
+	if (!s->closing)
+		session_process(s);
+}
+
+/*
+ * A reply to a client's mistake. Past soft_error_limit it is held back a
+ * growing delay (and the session with it); at max_errors the session ends.
+ */
+static void
+reply_error(struct session *s, int code, const char *enh, const char *fmt, ...)
+{
+	struct slot *sl = slot_new(s, SLOT_LOCAL);
+	const struct config *c = s->cfg;
+	va_list ap;
+
+	va_start(ap, fmt);
+	slot_vreply(s, sl, code, enh, fmt, ap);
+	va_end(ap);
 	s->nerrors++;
-	if (s->nerrors >= s->cfg->max_errors && !s->closing) {
+	if (s->nerrors >= c->max_errors) {
 		stats_inc(STAT_limit_max_errors);
 		decision(s, "reject", "limit:max_errors", STAGE_MAIL, 421,
 		    "4.7.0", "too many errors", NULL);
 		session_fatal(s, 421, "4.7.0", "%s Error: too many errors",
-		    s->cfg->hostname);
+		    c->hostname);
+		return;
 	}
+	if (s->nerrors > c->soft_error_limit && c->error_delay > 0) {
+		uint64_t steps = MIN(s->nerrors - c->soft_error_limit, 10u);
+		uint64_t ms = c->error_delay * steps;
+		struct timeval tv = { (time_t)(ms / 1000),
+		    (suseconds_t)(ms % 1000) * 1000 };
+
+		stats_inc(STAT_limit_error_delay);
+		sl->ready = 0;
+		s->tarpit = sl;
+		s->blocked = BLOCK_TARPIT;
+		if (s->tarpit_ev == NULL)
+			s->tarpit_ev = evtimer_new(s->base, tarpit_done, s);
+		evtimer_add(s->tarpit_ev, &tv);
+		return;
+	}
+	session_flush(s);
 }
 
 /* ---- logging ------------------------------------------------------------- */
@@ -716,6 +919,13 @@ session_process(struct session *s)
 	if (s->in_process)
 		return;
 	s->in_process = 1;
+	if (s->state == ST_PROXY) {
+		proxy_header(s);
+		s->in_process = 0;
+		if (s->state == ST_PROXY || s->closing)
+			return;
+		s->in_process = 1;
+	}
 	while (!s->closing && !s->fatal && s->blocked == BLOCK_NONE) {
 		struct evbuffer_ptr eol;
 		size_t len = evbuffer_get_length(in), linelen, eol_len = 0;
@@ -728,6 +938,12 @@ session_process(struct session *s)
 				break;
 			continue;
 		}
+		if (s->mode == MODE_BDAT) {
+			bdat_feed(s);
+			if (s->mode == MODE_BDAT)
+				break;
+			continue;
+		}
 		if (len == 0)
 			break;
 		if (evbuffer_get_length(bufferevent_get_output(s->bev)) >
@@ -737,6 +953,19 @@ session_process(struct session *s)
 			bufferevent_disable(s->bev, EV_READ);
 			bufferevent_setwatermark(s->bev, EV_WRITE,
 			    OUTPUT_MAX / 2, 0);
+			break;
+		}
+		if (s->ncommands == 0 && !s->proxied && proxy_looks_like(
+		    evbuffer_pullup(in, (ev_ssize_t)MIN(len, (size_t)12)),
+		    MIN(len, (size_t)12)) && len >= 6) {
+			/* Only configured load balancers may say who the
+			 * client is. */
+			stats_inc(STAT_conn_refused_proxy);
+			decision(s, "reject", "limit:proxy", STAGE_CONNECT, 554,
+			    "5.7.0", "PROXY header from an untrusted address",
+			    NULL);
+			session_fatal(s, 554, "5.7.0", "%s Error: PROXY protocol "
+			    "not accepted from your address", s->cfg->hostname);
 			break;
 		}
 		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
@@ -755,8 +984,7 @@ session_process(struct session *s)
 		if (eol.pos < 0 || (size_t)eol.pos > s->cfg->max_line_length + 1) {
 			stats_inc(STAT_cmd_too_long);
 			s->ncommands++;
-			reply_now(s, 500, "5.5.2", "Error: line too long");
-			client_error(s);
+			reply_error(s, 500, "5.5.2", "Error: line too long");
 			if (eol.pos < 0) {
 				evbuffer_drain(in, len);
 				s->mode = MODE_SKIP;
@@ -773,7 +1001,8 @@ session_process(struct session *s)
 		 * 5321 4.3.1 lockstep; postscreen's pipelining test).
 		 */
 		if (!(s->offer & EXT_PIPELINING) && evbuffer_get_length(in) > 0 &&
-		    s->cfg->pipelining_violation == PROTO_REJECT) {
+		    s->cfg->pipelining_violation == PROTO_REJECT &&
+		    !(linelen > 5 && strncasecmp(line, "BDAT ", 5) == 0)) {
 			free(line);
 			stats_inc(STAT_cmd_pipelining_violation);
 			decision(s, "reject", "limit:pipelining", STAGE_HELO, 554,
@@ -823,8 +1052,7 @@ need_helo(struct session *s)
 	if (s->state >= ST_READY)
 		return 0;
 	stats_inc(STAT_cmd_bad_sequence);
-	reply_now(s, 503, "5.5.1", "Error: send HELO/EHLO first");
-	client_error(s);
+	reply_error(s, 503, "5.5.1", "Error: send HELO/EHLO first");
 	return 1;
 }
 
@@ -841,12 +1069,12 @@ check_params_mail(struct session *s, const struct cmd *c)
 			errno = 0;
 			n = strtoull(v, &end, 10);
 			if (*end != '\0' || errno != 0) {
-				reply_now(s, 501, "5.5.4", "Bad SIZE syntax");
+				reply_error(s, 501, "5.5.4", "Bad SIZE syntax");
 				return -1;
 			}
 			if (n > s->offer_size) {
 				stats_inc(STAT_limit_message_size);
-				reply_now(s, 552, "5.3.4", "Message size exceeds "
+				reply_error(s, 552, "5.3.4", "Message size exceeds "
 				    "fixed limit");
 				return -1;
 			}
@@ -864,7 +1092,7 @@ check_params_mail(struct session *s, const struct cmd *c)
 		    cmd_xtext_ok(v) && strlen(v) <= 100) {
 			;
 		} else {
-			reply_now(s, 555, "5.5.4", "Unsupported option: %s", k);
+			reply_error(s, 555, "5.5.4", "Unsupported option: %s", k);
 			return -1;
 		}
 	}
@@ -883,7 +1111,7 @@ check_params_rcpt(struct session *s, const struct cmd *c)
 		    v && strchr(v, ';') != NULL && strlen(v) <= 500) {
 			;
 		} else {
-			reply_now(s, 555, "5.5.4", "Unsupported option: %s", k);
+			reply_error(s, 555, "5.5.4", "Unsupported option: %s", k);
 			return -1;
 		}
 	}
@@ -950,10 +1178,115 @@ pipelining_after_data(struct session *s, struct slot *sl)
 	if (sl == NULL)
 		sl = slot_new(s, SLOT_LOCAL);
 	slot_reply(s, sl, 554, "5.5.0", "Error: SMTP protocol synchronization");
-	backend_close(&s->be);		/* it may be inside DATA already */
+	/* After the backend's 354 it is inside DATA and must not get a dot;
+	 * before it, replies to MAIL/RCPT may still be due: keep it. */
+	if (s->txn != NULL && s->txn->data_started)
+		backend_close(&s->be);
 	txn_abort(s);
 	session_fatal(s, 421, "4.7.0", "%s Closing connection",
 	    s->cfg->hostname);
+}
+
+static int
+forbidden_command(const char *line)
+{
+	static const char *const verbs[] = {
+		"CONNECT", "GET", "POST", "HEAD", "PUT", "OPTIONS"
+	};
+	size_t n = strcspn(line, " \t");
+
+	if (n == 0 || !((line[0] >= 'A' && line[0] <= 'Z') ||
+	    (line[0] >= 'a' && line[0] <= 'z')))
+		return 1;
+	if (memchr(line, ':', n) != NULL)	/* "Subject:" and friends */
+		return 1;
+	for (size_t i = 0; i < ARRAY_LEN(verbs); i++)
+		if (n == strlen(verbs[i]) && strncasecmp(line, verbs[i], n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Sets up the reading of a BDAT chunk. Whatever the reply, the chunk's
+ * bytes are read and never taken for commands; only a chunk too large to
+ * ever be accepted ends the session instead.
+ */
+static void
+bdat_command(struct session *s, const struct cmd *c)
+{
+	struct txn *t = s->txn;
+	struct slot *sl;
+
+	if (c->bdat_size > s->cfg->max_message_size) {
+		stats_inc(STAT_limit_message_size);
+		decision(s, "reject", "limit:max_message_size", STAGE_EOM, 552,
+		    "5.3.4", "BDAT chunk larger than the size limit", NULL);
+		if (t != NULL && t->data_started)
+			backend_close(&s->be);
+		txn_abort(s);
+		session_fatal(s, 552, "5.3.4", "Error: message too big");
+		return;
+	}
+	s->chunk_left = s->chunk_size = c->bdat_size;
+	s->chunk_last = c->bdat_last;
+	s->chunk_discard = 1;
+	s->mode = MODE_BDAT;
+	s->where = "reading a BDAT chunk";
+	set_read_timeout(s);
+	sl = s->chunk_slot = slot_new(s, SLOT_BDAT);
+	/* refusals: the reply waits until the chunk has been read */
+	if (!(s->offer & EXT_CHUNKING)) {
+		slot_reply(s, sl, 502, "5.5.1", "Error: BDAT without CHUNKING");
+		goto held;
+	}
+	if (s->state < ST_READY) {
+		slot_reply(s, sl, 503, "5.5.1", "Error: send HELO/EHLO first");
+		goto held;
+	}
+	if (t == NULL) {
+		slot_reply(s, sl, 503, "5.5.1", "Error: need MAIL command");
+		goto held;
+	}
+	if (t->bdat) {
+		if (!t->data_started) {
+			/* the backend refused DATA: the rest is refused too */
+			slot_reply(s, sl, 503, "5.5.1", "Error: no transaction");
+			goto held;
+		}
+		s->chunk_discard = 0;
+		return;
+	}
+	if (t->nrcpt_cmds == 0) {
+		slot_reply(s, sl, 503, "5.5.1", "Error: need RCPT command");
+		goto held;
+	}
+	if (t->nrelayed == 0 || (t->npending == 0 && t->nrcpts == 0)) {
+		slot_reply(s, sl, 554, "5.5.1", "Error: no valid recipients");
+		goto held;
+	}
+	if (s->be == NULL) {
+		slot_reply(s, sl, 451, "4.4.2", "Error: backend connection lost");
+		decision(s, "tempfail", "backend", STAGE_MAIL, 451, "4.4.2",
+		    "backend lost before BDAT", NULL);
+		txn_abort(s);
+		goto held;
+	}
+	/* The first chunk: DATA goes to the backend; its chunk is read once
+	 * the backend said 354 (or discarded if it did not). */
+	t->bdat = 1;
+	s->mode = MODE_CMD;
+	s->blocked = BLOCK_DATA;
+	s->where = "waiting for the backend's reply to DATA";
+	if (backend_cmd(s->be, "DATA\r\n", 6, session_be_reply, sl) < 0) {
+		s->blocked = BLOCK_NONE;
+		s->mode = MODE_BDAT;
+		slot_reply(s, sl, 451, "4.4.2", "Error: backend connection lost");
+		txn_abort(s);
+		goto held;
+	}
+	return;
+held:
+	sl->ready = 0;
 }
 
 static void
@@ -975,29 +1308,25 @@ handle_line(struct session *s, char *line, size_t len, int bare_lf)
 	if (bare_lf) {
 		stats_inc(STAT_cmd_bare_lf);
 		if (s->cfg->bare_newline == BARE_NL_REJECT) {
-			reply_now(s, 500, "5.5.2", "Error: bare <LF> received");
-			client_error(s);
+			reply_error(s, 500, "5.5.2", "Error: bare <LF> received");
 			return;
 		}
 	}
 	rc = cmd_parse(line, len, c);
 	if (rc == CMD_NUL) {
 		stats_inc(STAT_cmd_nul);
-		reply_now(s, 500, "5.5.2", "Error: NUL character in command");
-		client_error(s);
+		reply_error(s, 500, "5.5.2", "Error: NUL character in command");
 		return;
 	}
 	if (rc == CMD_EMPTY) {
 		stats_inc(STAT_cmd_syntax);
-		reply_now(s, 500, "5.5.2", "Error: bad syntax");
-		client_error(s);
+		reply_error(s, 500, "5.5.2", "Error: bad syntax");
 		return;
 	}
 	if (rc == CMD_SYNTAX) {
 		stats_inc(STAT_cmd_syntax);
-		reply_now(s, 501, "5.5.4", "Syntax: %s", c->syntax ? c->syntax :
+		reply_error(s, 501, "5.5.4", "Syntax: %s", c->syntax ? c->syntax :
 		    "bad arguments");
-		client_error(s);
 		return;
 	}
 	s->where = cmd_verb_name(c->verb);
@@ -1030,17 +1359,13 @@ handle_line(struct session *s, char *line, size_t len, int bare_lf)
 			return;
 		if (s->txn != NULL) {
 			stats_inc(STAT_cmd_bad_sequence);
-			reply_now(s, 503, "5.5.1", "Error: nested MAIL command");
-			client_error(s);
+			reply_error(s, 503, "5.5.1", "Error: nested MAIL command");
 			return;
 		}
-		if (check_params_mail(s, c) < 0) {
-			client_error(s);
+		if (check_params_mail(s, c) < 0)
 			return;
-		}
 		if (c->has_8bit && cmd_param(c, "SMTPUTF8") == NULL) {
-			reply_now(s, 553, "5.6.7", "Error: address needs SMTPUTF8");
-			client_error(s);
+			reply_error(s, 553, "5.6.7", "Error: address needs SMTPUTF8");
 			return;
 		}
 		s->txn = xcalloc(1, sizeof(*s->txn));
@@ -1059,17 +1384,13 @@ handle_line(struct session *s, char *line, size_t len, int bare_lf)
 			return;
 		if (s->txn == NULL) {
 			stats_inc(STAT_cmd_bad_sequence);
-			reply_now(s, 503, "5.5.1", "Error: need MAIL command");
-			client_error(s);
+			reply_error(s, 503, "5.5.1", "Error: need MAIL command");
 			return;
 		}
-		if (check_params_rcpt(s, c) < 0) {
-			client_error(s);
+		if (check_params_rcpt(s, c) < 0)
 			return;
-		}
 		if (c->has_8bit && !s->txn->smtputf8) {
-			reply_now(s, 553, "5.6.7", "Error: address needs SMTPUTF8");
-			client_error(s);
+			reply_error(s, 553, "5.6.7", "Error: address needs SMTPUTF8");
 			return;
 		}
 		s->txn->nrcpt_cmds++;
@@ -1082,11 +1403,10 @@ handle_line(struct session *s, char *line, size_t len, int bare_lf)
 		}
 		if (relay_rcpt_ok(s->cfg->relay, c->path, &why) < 0) {
 			stats_inc(STAT_rcpt_rejected);
-			reply_now(s, 554, "5.7.1", "<%s>: Relay access denied",
-			    c->path);
 			decision(s, "reject", "relay", STAGE_RCPT, 554, "5.7.1",
 			    why, c->path);
-			client_error(s);
+			reply_error(s, 554, "5.7.1", "<%s>: Relay access denied",
+			    c->path);
 			return;
 		}
 		s->cur = slot_new(s, SLOT_RCPT);
@@ -1099,14 +1419,17 @@ handle_line(struct session *s, char *line, size_t len, int bare_lf)
 			return;
 		if (s->txn == NULL) {
 			stats_inc(STAT_cmd_bad_sequence);
-			reply_now(s, 503, "5.5.1", "Error: need MAIL command");
-			client_error(s);
+			reply_error(s, 503, "5.5.1", "Error: need MAIL command");
 			return;
 		}
 		if (s->txn->nrcpt_cmds == 0) {
 			stats_inc(STAT_cmd_bad_sequence);
-			reply_now(s, 503, "5.5.1", "Error: need RCPT command");
-			client_error(s);
+			reply_error(s, 503, "5.5.1", "Error: need RCPT command");
+			return;
+		}
+		if (s->txn->bdat) {
+			stats_inc(STAT_cmd_bad_sequence);
+			reply_error(s, 503, "5.5.1", "Error: DATA after BDAT");
 			return;
 		}
 		if (s->txn->nrelayed == 0 || (s->txn->npending == 0 &&
@@ -1161,37 +1484,31 @@ handle_line(struct session *s, char *line, size_t len, int bare_lf)
 		session_flush(s);
 		return;
 	case VERB_VRFY:
-		reply_now(s, 502, "5.5.1", "VRFY command is disabled");
-		return;
 	case VERB_EXPN:
-		reply_now(s, 502, "5.5.1", "EXPN command is disabled");
-		return;
 	case VERB_HELP:
-		reply_now(s, 214, "2.0.0", "See RFC 5321");
-		return;
 	case VERB_ETRN:
-		reply_now(s, 502, "5.5.1", "Error: ETRN is not supported here");
+		for (size_t i = 0; i < ARRAY_LEN(fixed_replies); i++)
+			if (fixed_replies[i].verb == c->verb)
+				reply_now(s, fixed_replies[i].code,
+				    fixed_replies[i].enh, "%s",
+				    fixed_replies[i].text);
 		return;
 	case VERB_AUTH:
 		stats_inc(STAT_cmd_bad_sequence);
-		reply_now(s, 503, "5.5.1", "Error: authentication not enabled");
-		client_error(s);
+		reply_error(s, 503, "5.5.1", "Error: authentication not enabled");
 		return;
 	case VERB_STARTTLS:
-		if (!(s->offer & EXT_STARTTLS) || s->cfg->tls_ctx == NULL) {
-			reply_now(s, 502, "5.5.1", "Error: command not implemented");
-			client_error(s);
+		if (s->tls) {
+			reply_error(s, 554, "5.5.1", "Error: TLS already active");
 			return;
 		}
-		if (s->tls) {
-			reply_now(s, 554, "5.5.1", "Error: TLS already active");
-			client_error(s);
+		if (!(s->offer & EXT_STARTTLS) || s->cfg->tls_ctx == NULL) {
+			reply_error(s, 502, "5.5.1", "Error: command not implemented");
 			return;
 		}
 		if (s->txn != NULL) {
-			reply_now(s, 503, "5.5.1", "Error: STARTTLS not allowed "
+			reply_error(s, 503, "5.5.1", "Error: STARTTLS not allowed "
 			    "in a mail transaction");
-			client_error(s);
 			return;
 		}
 		/* Clear text pipelined after STARTTLS must not run inside
@@ -1213,13 +1530,22 @@ handle_line(struct session *s, char *line, size_t len, int bare_lf)
 		session_flush(s);
 		return;
 	case VERB_BDAT:
-		reply_now(s, 502, "5.5.1", "Error: BDAT without CHUNKING");
-		client_error(s);
+		bdat_command(s, c);
 		return;
 	default:
+		if (forbidden_command(line)) {
+			/* Not an SMTP client at all: a web proxy probe, a mail
+			 * header sent as a command, TLS without STARTTLS. As
+			 * Postfix's smtpd_forbidden_commands. */
+			stats_inc(STAT_cmd_forbidden);
+			decision(s, "reject", "limit:forbidden_command",
+			    STAGE_HELO, 221, "2.7.0", "non-SMTP command", NULL);
+			session_fatal(s, 221, "2.7.0", "Error: I can break rules, "
+			    "too. Goodbye.");
+			return;
+		}
 		stats_inc(STAT_cmd_unknown);
-		reply_now(s, 502, "5.5.2", "Error: command not recognized");
-		client_error(s);
+		reply_error(s, 502, "5.5.2", "Error: command not recognized");
 		return;
 	}
 }
@@ -1270,6 +1596,11 @@ after_filter(struct session *s, enum filter_stage stage, const struct verdict *v
 			txn_free(&s->txn);
 			filter_run_txn_reset(s->fr);
 			break;
+		}
+		if (s->be == NULL && backend_open_count() >=
+		    s->cfg->max_backend_connections) {
+			bw_enqueue(s);
+			return;
 		}
 		do_mail_relay(s);
 		break;
@@ -1395,6 +1726,8 @@ do_helo_reply(struct session *s)
 			p.want |= EXT_DSN;
 		if (c->tls_ctx != NULL && !s->tls)
 			p.want |= EXT_STARTTLS;
+		if (c->chunking)
+			p.want |= EXT_CHUNKING;
 		p.max_size = c->max_message_size;
 		s->offer = ehlo_offer(backend_known_caps(), &p, &s->offer_size);
 		n = ehlo_format(buf, sizeof(buf), c->hostname, s->offer,
@@ -1455,11 +1788,14 @@ do_mail_relay(struct session *s)
 	s->state = ST_MAIL;
 	stats_inc(STAT_txn_started);
 	if (s->be == NULL) {
-		struct backend_client bc = {
-			(struct sockaddr *)&s->peer, NULL, s->helo, s->esmtp,
-			s->tls != 0
-		};
+		struct backend_client bc;
 
+		bc.addr = (struct sockaddr *)&s->peer;
+		bc.local = (struct sockaddr *)&s->local;
+		bc.name = s->client_name;
+		bc.helo = s->helo;
+		bc.esmtp = s->esmtp;
+		bc.tls = s->tls != 0;
 		s->be = backend_open(s->base, s->cfg, s->id, be_owner(s), &bc);
 	} else
 		stats_inc(STAT_backend_reused);
@@ -1492,6 +1828,96 @@ do_rcpt_relay(struct session *s)
 	s->state = ST_RCPT;
 	s->txn->nrelayed++;
 	s->txn->npending++;
+}
+
+/*
+ * max_backend_connections: a transaction waits (in order) for a backend
+ * connection to close, at most backend_wait, then gets 451 4.3.2.
+ */
+static void
+bw_dequeue(struct session *s)
+{
+	struct session **pp;
+
+	if (!s->bw_queued)
+		return;
+	for (pp = &bw_head; *pp != NULL; pp = &(*pp)->bw_next)
+		if (*pp == s) {
+			*pp = s->bw_next;
+			break;
+		}
+	bw_tail = NULL;
+	for (struct session *q = bw_head; q != NULL; q = q->bw_next)
+		bw_tail = q;
+	s->bw_next = NULL;
+	s->bw_queued = 0;
+	if (s->bw_ev != NULL)
+		evtimer_del(s->bw_ev);
+}
+
+static void
+bw_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	bw_dequeue(s);
+	stats_inc(STAT_limit_backend_conns);
+	slot_reply(s, s->cur, 451, "4.3.2", "Error: too busy, try again later");
+	s->cur = NULL;
+	decision(s, "tempfail", "limit:max_backend_connections", STAGE_MAIL,
+	    451, "4.3.2", "no backend connection free", NULL);
+	txn_free(&s->txn);
+	filter_run_txn_reset(s->fr);
+	s->state = ST_READY;
+	s->blocked = BLOCK_NONE;
+	session_process(s);
+}
+
+static void
+bw_wakeup(evutil_socket_t fd, short what, void *arg)
+{
+	while (bw_head != NULL && backend_open_count() <
+	    bw_head->cfg->max_backend_connections) {
+		struct session *s = bw_head;
+
+		bw_dequeue(s);
+		s->blocked = BLOCK_NONE;
+		do_mail_relay(s);
+		session_process(s);
+	}
+}
+
+/* From backend.c: a connection closed; wake a waiter from the loop. */
+static void
+bw_released(void)
+{
+	if (bw_head != NULL && bw_wake != NULL)
+		event_active(bw_wake, 0, 0);
+}
+
+static void
+bw_enqueue(struct session *s)
+{
+	uint64_t ms = s->cfg->backend_wait;
+	struct timeval tv = { (time_t)(ms / 1000),
+	    (suseconds_t)(ms % 1000) * 1000 };
+
+	if (bw_wake == NULL) {
+		bw_wake = event_new(s->base, -1, 0, bw_wakeup, NULL);
+		backend_released_hook = bw_released;
+	}
+	if (s->bw_ev == NULL)
+		s->bw_ev = evtimer_new(s->base, bw_timeout, s);
+	s->bw_queued = 1;
+	s->bw_next = NULL;
+	if (bw_tail != NULL)
+		bw_tail->bw_next = s;
+	else
+		bw_head = s;
+	bw_tail = s;
+	s->blocked = BLOCK_BACKEND;
+	s->where = "waiting for a free backend connection";
+	evtimer_add(s->bw_ev, &tv);
 }
 
 /* Turns a backend failure into the client's 451. */
@@ -1548,6 +1974,7 @@ session_be_reply(void *owner, void *arg, const struct reply *r,
 			expected = cls == 2 || cls == 4 || cls == 5;
 			break;
 		case SLOT_DATA:
+		case SLOT_BDAT:
 			expected = r->code == 354 || cls == 4 || cls == 5;
 			break;
 		default:
@@ -1564,8 +1991,18 @@ session_be_reply(void *owner, void *arg, const struct reply *r,
 			    "error");
 			decision(s, "tempfail", "backend", stage, 451, "4.4.2", w,
 			    sl->rcpt);
-			backend_close(&s->be);
-			if (sl->kind == SLOT_DATA || sl->kind == SLOT_EOM) {
+			/* every other reply still owed gets its 451 now */
+			backend_abort(&s->be, "backend protocol error");
+			if (sl->kind == SLOT_BDAT) {
+				/* read the chunk, then give the 451 */
+				s->blocked = BLOCK_NONE;
+				sl->ready = 0;
+				s->chunk_discard = 1;
+				s->mode = MODE_BDAT;
+				if (s->txn != NULL && is_current(s, sl))
+					txn_free(&s->txn);
+				s->state = ST_READY;
+			} else if (sl->kind == SLOT_DATA || sl->kind == SLOT_EOM) {
 				if (sl->kind == SLOT_EOM)
 					stats_inc(STAT_txn_tempfailed);
 				if (s->txn != NULL && is_current(s, sl))
@@ -1631,6 +2068,7 @@ session_be_reply(void *owner, void *arg, const struct reply *r,
 		if (r->code == 354 && is_current(s, sl) && evbuffer_get_length(
 		    bufferevent_get_input(s->bev)) > 0 &&
 		    s->cfg->pipelining_violation == PROTO_REJECT) {
+			s->txn->data_started = 1;	/* the backend is in DATA */
 			pipelining_after_data(s, sl);
 			break;
 		}
@@ -1653,6 +2091,33 @@ session_be_reply(void *owner, void *arg, const struct reply *r,
 		s->mode = MODE_DATA;
 		s->where = "receiving the message";
 		set_read_timeout(s);
+		break;
+	case SLOT_BDAT:
+		/* the reply to the first chunk's DATA; the chunk comes next */
+		s->blocked = BLOCK_NONE;
+		s->mode = MODE_BDAT;
+		if (r != NULL && r->code == 354 && is_current(s, sl)) {
+			s->txn->data_started = 1;
+			s->txn->spool = spool_new(s->cfg->spool_dir,
+			    s->cfg->spool_memory_max, s->cfg->spool_memory_total);
+			data_scan_init(&s->txn->ds, 1);
+			s->chunk_discard = 0;
+			s->where = "reading a BDAT chunk";
+			break;
+		}
+		/* refused or lost: the chunk is read and dropped, then this */
+		s->chunk_discard = 1;
+		if (r == NULL)
+			slot_backend_fail(s, sl, fail, why, STAGE_MAIL);
+		else {
+			slot_relay(s, sl, r);
+			decision(s, cls == 5 ? "reject" : "tempfail", "backend",
+			    STAGE_MAIL, r->code, r->enh, reply_text(r), NULL);
+		}
+		sl->ready = 0;
+		if (r != NULL && r->code == 354)
+			backend_close(&s->be);	/* cannot be: be safe */
+		txn_abort(s);
 		break;
 	case SLOT_EOM: {
 		struct txn *t = s->txn;
@@ -1737,6 +2202,8 @@ txn_abort(struct session *s)
 static void
 txn_end(struct session *s)
 {
+	if (bw_head != NULL)
+		backend_close(&s->be);	/* someone waits for a connection */
 	txn_free(&s->txn);
 	filter_run_txn_reset(s->fr);
 	s->state = ST_READY;
@@ -1787,7 +2254,7 @@ data_feed(struct session *s)
 			s->blocked = BLOCK_EOM;
 			set_read_timeout(s);
 			stats_add(STAT_data_bytes, spool_size(t->spool));
-			eom_start(s);
+			eom_start(s, NULL);
 			return;
 		}
 	}
@@ -1809,11 +2276,76 @@ eom_fail(struct session *s, int code, const char *enh, const char *text,
 }
 
 static void
-eom_start(struct session *s)
+bdat_feed(struct session *s)
+{
+	static char out[DATA_OUT_MAX(DATA_SLICE)];
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct txn *t = s->txn;
+	struct slot *sl;
+
+	while (s->chunk_left > 0 && evbuffer_get_length(in) > 0) {
+		struct evbuffer_iovec v;
+		size_t n, outlen, used;
+		struct err err;
+
+		if (evbuffer_peek(in, DATA_SLICE, NULL, &v, 1) < 1)
+			break;
+		n = (size_t)MIN((uint64_t)MIN(v.iov_len, (size_t)DATA_SLICE),
+		    s->chunk_left);
+		if (!s->chunk_discard && t != NULL) {
+			data_scan(&t->ds, v.iov_base, n, out, &outlen, &used);
+			if (!t->too_big && !t->spool_failed && outlen > 0) {
+				if (spool_size(t->spool) + outlen >
+				    s->cfg->max_message_size)
+					t->too_big = 1;
+				else if (spool_append(t->spool, out, outlen,
+				    &err) < 0) {
+					t->spool_failed = 1;
+					str_copy(t->spool_err,
+					    sizeof(t->spool_err), err.msg);
+				}
+			}
+		}
+		evbuffer_drain(in, n);
+		s->chunk_left -= n;
+	}
+	if (s->chunk_left > 0)
+		return;
+	/* the chunk is complete */
+	sl = s->chunk_slot;
+	s->chunk_slot = NULL;
+	s->mode = MODE_CMD;
+	set_read_timeout(s);
+	if (s->chunk_discard || t == NULL) {
+		sl->ready = 1;
+		return;
+	}
+	if (!s->chunk_last) {
+		slot_reply(s, sl, 250, "2.0.0", "Ok: %llu octets received",
+		    (unsigned long long)s->chunk_size);
+		return;
+	}
+	{
+		char tail[8];
+		size_t k = data_scan_finish(&t->ds, tail);
+		struct err err;
+
+		if (k > 0 && !t->too_big && !t->spool_failed &&
+		    spool_append(t->spool, tail, k, &err) < 0)
+			t->spool_failed = 1;
+	}
+	s->blocked = BLOCK_EOM;
+	stats_add(STAT_data_bytes, spool_size(t->spool));
+	sl->kind = SLOT_EOM;
+	eom_start(s, sl);
+}
+
+static void
+eom_start(struct session *s, struct slot *sl)
 {
 	struct txn *t = s->txn;
 
-	t->eom_slot = slot_new(s, SLOT_EOM);
+	t->eom_slot = sl != NULL ? sl : slot_new(s, SLOT_EOM);
 	s->where = "checking the message";
 	if (t->ds.flags & (DATA_SAW_BARE_LF | DATA_SAW_BARE_CR)) {
 		if (s->cfg->bare_newline == BARE_NL_REJECT) {

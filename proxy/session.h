@@ -20,10 +20,15 @@ struct event_base;
 struct worker_pool;
 struct session;
 
+/* session_new() flags */
+#define SESSION_ADMITTED	0x1	/* counted by server_admit() */
+#define SESSION_EXPECT_PROXY	0x2	/* a trusted load balancer: read the
+					   PROXY header, then admit */
+
 /* Takes ownership of fd; the session greets (or refuses) on its own. */
 struct session *session_new(struct event_base *base, struct config *c,
 	    struct worker_pool *pool, evutil_socket_t fd,
-	    const struct sockaddr *peer, socklen_t peerlen);
+	    const struct sockaddr *peer, socklen_t peerlen, unsigned flags);
 /* SIGTERM: idle sessions get 421 now, busy ones after their transaction. */
 void	 session_drain_all(void);
 /* The drain deadline passed: close everything now. */

@@ -145,6 +145,11 @@ cmd_parse(char *line, size_t len, struct cmd *c)
 			n = n * 10 + (uint64_t)(*q - '0');
 		}
 		c->bdat_size = n;
+		/* RFC 3030 2: chunk-size SP end-marker; not "10LAST" */
+		if (*q != '\0' && !is_sp(*q)) {
+			c->syntax = "BDAT chunk-size [LAST]";
+			return CMD_SYNTAX;
+		}
 		while (is_sp(*q))
 			q++;
 		if (*q == '\0')

@@ -53,6 +53,9 @@ reply_parse(const char *buf, size_t len, struct reply *r, size_t *used)
 		n = (size_t)(lf - l);
 		if (n > 0 && l[n - 1] == '\r')
 			n--;
+		/* lim leaves room for CRLF: a bare LF must not buy a byte */
+		if (n > REPLY_LINE_MAX)
+			return REPLY_TOO_LONG;
 		if (n < 3 || !isdigit((unsigned char)l[0]) ||
 		    !isdigit((unsigned char)l[1]) || !isdigit((unsigned char)l[2]) ||
 		    l[0] < '2' || l[0] > '5' || (n > 3 && l[3] != ' ' &&

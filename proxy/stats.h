@@ -37,6 +37,7 @@
 	X(reply_5xx,			"5xx replies sent to clients") \
 	X(cmd_total,			"commands received") \
 	X(cmd_unknown,			"unknown commands") \
+	X(cmd_forbidden,		"non-SMTP commands (HTTP, header lines): disconnected") \
 	X(cmd_syntax,			"commands with syntax errors") \
 	X(cmd_bad_sequence,		"commands out of sequence") \
 	X(cmd_too_long,			"command lines over the line length limit") \
@@ -45,6 +46,7 @@
 	X(cmd_pipelining_violation,	"input sent before the reply to DATA/STARTTLS or without PIPELINING") \
 	X(limit_max_rcpts,		"recipients refused: max_rcpts") \
 	X(limit_max_errors,		"sessions ended: max_errors") \
+	X(limit_error_delay,		"error replies held back (past soft_error_limit)") \
 	X(limit_max_commands,		"sessions ended: max_commands") \
 	X(limit_message_size,		"messages refused: max_message_size") \
 	X(limit_spool_memory,		"messages refused: spool memory or disk exhausted") \
@@ -64,6 +66,7 @@
 	X(backend_probe_ok,		"backend capability probes that succeeded") \
 	X(backend_probe_fail,		"backend capability probes that failed") \
 	X(backend_tls_fail,		"backend STARTTLS failures") \
+	X(backend_xclient_fail,		"backend connections refused because XCLIENT failed or was not offered") \
 	X(tls_handshake_ok,		"client TLS handshakes completed") \
 	X(tls_handshake_fail,		"client TLS handshakes failed") \
 	X(tls_plaintext_discarded,	"STARTTLS commands followed by pipelined clear text (discarded, CVE-2011-0411)") \

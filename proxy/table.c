@@ -363,6 +363,13 @@ table_parse(enum table_type type, const char *name, const char *text,
 struct table *
 table_open(const char *spec, struct cfg_errors *e)
 {
+	return table_open_at(spec, NULL, 0, e);
+}
+
+struct table *
+table_open_at(const char *spec, const char *from, int from_line,
+    struct cfg_errors *e)
+{
 	enum table_type type = TABLE_HASH;
 	const char *path = spec, *colon = strchr(spec, ':');
 	struct table *t;
@@ -383,16 +390,25 @@ table_open(const char *spec, struct cfg_errors *e)
 		    !strncmp(spec, "texthash", 8)))
 			type = TABLE_HASH;
 		else {
-			cfg_error(e, spec, 0, "unsupported table type \"%.*s\" "
-			    "(cidr, hash, btree, lmdb, texthash)", (int)plen,
-			    spec);
+			if (from != NULL)
+				cfg_error(e, from, from_line, "%s: unsupported "
+				    "table type \"%.*s\" (cidr, hash, btree, "
+				    "lmdb, texthash)", spec, (int)plen, spec);
+			else
+				cfg_error(e, spec, 0, "unsupported table type "
+				    "\"%.*s\" (cidr, hash, btree, lmdb, "
+				    "texthash)", (int)plen, spec);
 			return NULL;
 		}
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		cfg_error(e, path, 0, "cannot read table: %s", fd < 0 ?
-		    strerror(errno) : "not a regular file");
+		if (from != NULL)
+			cfg_error(e, from, from_line, "%s: cannot read table: %s",
+			    path, fd < 0 ? strerror(errno) : "not a regular file");
+		else
+			cfg_error(e, path, 0, "cannot read table: %s", fd < 0 ?
+			    strerror(errno) : "not a regular file");
 		if (fd >= 0)
 			close(fd);
 		return NULL;
@@ -415,6 +431,33 @@ table_open(const char *spec, struct cfg_errors *e)
 	close(fd);
 	t = table_parse(type, path, buf, n, e);
 	free(buf);
+	return t;
+}
+
+struct table *
+table_from_cidr_list(const struct cfg_list *l, const char *file, int line,
+    struct cfg_errors *e)
+{
+	struct table *t;
+	char *text = NULL, name[512];
+	size_t len = 0;
+	int before = e->count;
+
+	for (size_t i = 0; i < l->n; i++) {
+		size_t n = strlen(l->v[i]);
+
+		text = xrealloc(text, len + n + 5);
+		memcpy(text + len, l->v[i], n);
+		memcpy(text + len + n, " OK\n", 4);
+		len += n + 4;
+	}
+	str_fmt(name, sizeof(name), "%s:%d", file, line);
+	/* errors name the config line; the table's own line numbers count
+	 * list entries */
+	t = table_parse(TABLE_CIDR, name, text ? text : "", len, e);
+	free(text);
+	if (e->count != before)
+		table_free(&t);
 	return t;
 }
 
@@ -493,18 +536,28 @@ cidr_lookup(const struct table *t, int family, const unsigned char *a)
 	return NULL;
 }
 
+/* The value for key; *keyp (if given) is set to the key that matched. */
 static const char *
-hash_lookup(const struct table *t, const char *key)
+hash_lookup_key(const struct table *t, const char *key, const char **keyp)
 {
 	struct hash_entry k, *he;
 	char buf[1024];
 
-	if (str_copy(buf, sizeof(buf), key) < 0)
+	/* an empty table has entries == NULL, which bsearch() must not get */
+	if (t->nentries == 0 || str_copy(buf, sizeof(buf), key) < 0)
 		return NULL;
 	str_lower(buf);
 	k.key = buf;
 	he = bsearch(&k, t->entries, t->nentries, sizeof(*he), cmp_entry);
+	if (he != NULL && keyp != NULL)
+		*keyp = he->key;
 	return he ? he->value : NULL;
+}
+
+static const char *
+hash_lookup(const struct table *t, const char *key)
+{
+	return hash_lookup_key(t, key, NULL);
 }
 
 const char *
@@ -558,24 +611,30 @@ table_get_addr(const struct table *t, const struct sockaddr *sa)
 	return hash_lookup(t, text);
 }
 
-const char *
-table_get_domain(const struct table *t, const char *domain)
+static const char *
+domain_lookup(const struct table *t, const char *domain, const char **keyp)
 {
 	const char *v, *p;
 
 	if (t->type == TABLE_CIDR)
 		return NULL;
-	if ((v = hash_lookup(t, domain)) != NULL)
+	if ((v = hash_lookup_key(t, domain, keyp)) != NULL)
 		return v;
 	/* parent_domain_matches_subdomains: "example.org" and
 	 * ".example.org" both cover sub.example.org in access maps */
 	for (p = strchr(domain, '.'); p != NULL; p = strchr(p + 1, '.')) {
-		if ((v = hash_lookup(t, p)) != NULL)
+		if ((v = hash_lookup_key(t, p, keyp)) != NULL)
 			return v;
-		if ((v = hash_lookup(t, p + 1)) != NULL)
+		if ((v = hash_lookup_key(t, p + 1, keyp)) != NULL)
 			return v;
 	}
 	return NULL;
+}
+
+const char *
+table_get_domain(const struct table *t, const char *domain)
+{
+	return domain_lookup(t, domain, NULL);
 }
 
 #define EMAIL_BUF	520
@@ -593,12 +652,12 @@ table_get_email(const struct table *t, const char *addr, char delim,
 	if (t->type == TABLE_CIDR)
 		return NULL;
 	if (addr[0] == '\0')
-		return hash_lookup(t, "<>");
+		return hash_lookup_key(t, "<>", matched);
 	if (str_copy(buf, sizeof(buf), addr) < 0)
 		return NULL;
 	at = strrchr(buf, '@');
 	local = at ? (size_t)(at - buf) : strlen(buf);
-	if ((v = hash_lookup(t, buf)) != NULL)
+	if ((v = hash_lookup_key(t, buf, matched)) != NULL)
 		return v;
 	/* user+ext@dom, looked up again as user@dom */
 	if (delim != '\0')
@@ -606,21 +665,21 @@ table_get_email(const struct table *t, const char *addr, char delim,
 	if (ext != NULL && ext > buf) {
 		str_fmt(base, sizeof(base), "%.*s%s", (int)(ext - buf), buf,
 		    at ? at : "");
-		if ((v = hash_lookup(t, base)) != NULL)
+		if ((v = hash_lookup_key(t, base, matched)) != NULL)
 			return v;
 	} else
 		ext = NULL;
 	if (at == NULL)
 		return NULL;
-	if ((v = table_get_domain(t, at + 1)) != NULL)
+	if ((v = domain_lookup(t, at + 1, matched)) != NULL)
 		return v;
 	/* "user+ext@", then "user@" */
 	str_fmt(base, sizeof(base), "%.*s@", (int)local, buf);
-	if ((v = hash_lookup(t, base)) != NULL)
+	if ((v = hash_lookup_key(t, base, matched)) != NULL)
 		return v;
 	if (ext != NULL) {
 		str_fmt(base, sizeof(base), "%.*s@", (int)(ext - buf), buf);
-		if ((v = hash_lookup(t, base)) != NULL)
+		if ((v = hash_lookup_key(t, base, matched)) != NULL)
 			return v;
 	}
 	return NULL;

@@ -27,10 +27,18 @@ enum table_type { TABLE_HASH = 0, TABLE_CIDR };
 struct table;
 
 struct table *table_open(const char *spec, struct cfg_errors *e);
+/* The same, naming the config line (file:line) that asked for the table
+ * in errors about the table as a whole (cannot open, bad type). */
+struct table *table_open_at(const char *spec, const char *file, int line,
+	    struct cfg_errors *e);
 /* Parses text already in memory (unit tests, fuzzing); name for messages. */
 struct table *table_parse(enum table_type type, const char *name,
 	    const char *text, size_t len, struct cfg_errors *e);
 void	 table_free(struct table **tp);
+/* A cidr table from a configuration list of networks ("10.0.0.0/8",
+ * "192.0.2.1", "[2001:db8::]/32"); each maps to "OK". */
+struct table *table_from_cidr_list(const struct cfg_list *l, const char *file,
+	    int line, struct cfg_errors *e);
 enum table_type table_type(const struct table *t);
 const char *table_name(const struct table *t);
 size_t	 table_size(const struct table *t);

@@ -200,6 +200,16 @@ _pf_create_locked() {
 	) 9>/tmp/mxguard-e2e-postfix.lock
 }
 
+# pf_start with one retry: a start that fails while other tests' Postfix
+# instances come and go is retried once, after showing why it failed.
+_pf_start_retry() {
+	pf_start "$1" && return 0
+	note "Postfix in $1 did not start; its directory:"
+	ls -la "$1" 2>&1 | sed 's/^/#   /'
+	sleep 1
+	pf_start "$1"
+}
+
 # ---- the primary MX (a real Postfix) --------------------------------------------
 
 PRIMARY_USERS="alice bob carol"
@@ -223,7 +233,7 @@ start_primary() {
 	    "myhostname = primary.example.test" ||
 	    fatal "cannot create the primary Postfix"
 	PF_DIRS="$PF_DIRS $PRIMARY_DIR"
-	pf_start "$PRIMARY_DIR" || fatal "cannot start the primary Postfix"
+	_pf_start_retry "$PRIMARY_DIR" || fatal "cannot start the primary Postfix"
 }
 
 stop_primary() {
@@ -233,7 +243,7 @@ stop_primary() {
 }
 
 restart_primary() {
-	pf_start "$PRIMARY_DIR" || fatal "cannot restart the primary Postfix"
+	_pf_start_retry "$PRIMARY_DIR" || fatal "cannot restart the primary Postfix"
 }
 
 # ---- the backup MX behind mxguard (a real Postfix) -------------------------------
@@ -254,7 +264,7 @@ start_backup() {
 	    "queue_run_delay = 1s" "$@" ||
 	    fatal "cannot create the backup Postfix"
 	PF_DIRS="$PF_DIRS $BACKUP_DIR"
-	pf_start "$BACKUP_DIR" || fatal "cannot start the backup Postfix"
+	_pf_start_retry "$BACKUP_DIR" || fatal "cannot start the backup Postfix"
 }
 
 backup_queue() {

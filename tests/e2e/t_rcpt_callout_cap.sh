@@ -11,6 +11,8 @@
 start_fake_primary --delay 300
 start_sink
 mxg_conf a <<EOF2
+max_sessions_per_ip = 100
+max_sessions_per_net = 100
 primary = 127.0.0.1:$PRIMARY_PORT
 primary_probe_interval = 30s
 callout_max_connections = 2

@@ -53,6 +53,7 @@ run_case() {
 note "every filter on, every allowlist that could be misread"
 mxg_conf full <<EOF2
 max_errors = 100
+soft_error_limit = 100
 primary = 127.0.0.1:$PRIMARY_PORT
 primary_probe_interval = 1s
 store = lmdb:$T/state
@@ -80,6 +81,7 @@ run_case full
 note "no filter at all: the core alone"
 mxg_conf bare <<EOF2
 max_errors = 100
+soft_error_limit = 100
 EOF2
 start_mxguard bare "$T/bare.conf"
 run_case bare

@@ -1,0 +1,54 @@
+#!/bin/sh
+# t_data_big_message: a 20 MB message (max_message_size = 30m) goes through
+# intact: same SHA-256 at the sink (after the dump's CRLF -> LF), dot lines
+# included; it spills to the spool file. Over the limit: 552 5.3.4 (at MAIL
+# for a declared SIZE, at the end of data otherwise) and nothing arrives.
+. "$(dirname "$0")/lib.sh"
+
+start_sink
+start_mxguard plain.conf max_message_size=30m
+"$PY" "$E2E_DIR/mkmsg.py" 20971520 "$T/big.eml"
+size=$(wc -c < "$T/big.eml")
+note "message of $size bytes"
+
+raw_session recv 'send:EHLO client.example.net\r\n' recv \
+    "send:MAIL FROM:<big@client.example.net> SIZE=$size\\r\\n" recv \
+    'send:RCPT TO:<user@example.test>\r\n' recv 'send:DATA\r\n' recv \
+    "senddata:$T/big.eml" recv 'send:QUIT\r\n' recv
+expect_reply '^250-SIZE 31457280$'
+expect_codes "220 250 250 250 354 250 221"
+expect_sink_count 1
+f=$(sink_files | head -n 1)
+if [ -n "$f" ]; then
+	"$PY" "$SINKMSG" lf "$T/big.eml" > "$T/want.msg"
+	"$PY" "$SINKMSG" content "$f" > "$T/got.msg"
+	w=$(sha "$T/want.msg")
+	g=$(sha "$T/got.msg")
+	if [ "$w" = "$g" ]; then
+		ok "20 MB arrived intact (sha256 $w, $(wc -c < "$T/got.msg") bytes in the dump)"
+	else
+		fail "the message changed: sha256 $w sent, $g at the sink ($(wc -c < "$T/want.msg") vs $(wc -c < "$T/got.msg") bytes)"
+		cmp "$T/want.msg" "$T/got.msg" | head -n 2
+	fi
+	rm -f "$T/want.msg" "$T/got.msg"
+fi
+expect_log "decision verdict=accept by=backend stage=eom code=250 .* size=$size "
+expect_counter spool_to_file 1
+expect_counter data_bytes "$size"
+
+# over the limit
+stop_mxguard
+rm -f "$f"
+start_mxguard plain.conf max_message_size=5m
+raw_session recv 'send:EHLO client.example.net\r\n' recv \
+    "send:MAIL FROM:<big@client.example.net> SIZE=$size\\r\\n" recv \
+    'send:MAIL FROM:<big@client.example.net>\r\n' recv \
+    'send:RCPT TO:<user@example.test>\r\n' recv 'send:DATA\r\n' recv \
+    "senddata:$T/big.eml" recv 'send:QUIT\r\n' recv
+expect_reply '^250-SIZE 5242880$'
+expect_codes "220 250 552 250 250 354 552 221"
+expect_reply '^552 5\.3\.4 '
+expect_log 'decision verdict=reject by=limit:max_message_size stage=eom code=552'
+expect_sink_count 0
+expect_counter limit_message_size 2
+finish
