@@ -35,24 +35,6 @@ static void	 probe_run(evutil_socket_t fd, short what, void *arg);
 
 /* ---- configuration ------------------------------------------------------- */
 
-void
-primary_conf_check(struct primary_conf *pc, const struct cfg_block *top,
-    const char *file, struct cfg_errors *e)
-{
-	struct err err;
-
-	if (pc->primary != NULL && pc->primary[0] != '\0' &&
-	    addr_parse(pc->primary, 25, 1, &pc->addr, &pc->addrlen, &err) < 0)
-		cfg_error(e, file, cfg_line_of(top, "primary"), "primary: %s",
-		    err.msg);
-	for (const char *p = pc->helo; p && *p; p++)
-		if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
-			cfg_error(e, file, cfg_line_of(top, "primary_helo"),
-			    "primary_helo: not a host name");
-			break;
-		}
-}
-
 /* ---- health --------------------------------------------------------------- */
 
 static const char *

@@ -26,11 +26,6 @@
 
 struct event_base;
 
-/* Checks the primary_* keys (in config.c's table) and resolves primary
- * into pc->addr. */
-void	 primary_conf_check(struct primary_conf *pc, const struct cfg_block *top,
-	    const char *file, struct cfg_errors *e);
-
 enum primary_health { PRIMARY_UNKNOWN = 0, PRIMARY_UP, PRIMARY_DOWN };
 
 /* Starts (or, on reload, re-aims) the probe and the callout pool. */

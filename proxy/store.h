@@ -42,6 +42,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "stateconf.h"
 #include "util.h"
 
 struct event_base;
@@ -52,16 +53,6 @@ struct store;
 #define STORE_PENDING_MAX	10000	/* Redis operations in flight */
 
 enum store_rc { STORE_OK = 0, STORE_MISS, STORE_ERR };
-
-/* Parses sc->spec (the store_* keys live in config.c's table). */
-void	 store_conf_check(struct store_conf *sc, const struct cfg_block *top,
-	    const char *file, struct cfg_errors *e);
-/* What only matters when the store is used: the LMDB directory. */
-void	 store_conf_check_dir(const struct store_conf *sc,
-	    const struct cfg_block *top, const char *file, struct cfg_errors *e);
-/* Frees what store_conf_check() derived (the keys' fields are config's). */
-void	 store_conf_clear(struct store_conf *sc);
-int	 store_conf_same(const struct store_conf *a, const struct store_conf *b);
 
 typedef void (*store_get_fn)(void *arg, enum store_rc rc, const char *val,
     size_t len);
@@ -111,7 +102,5 @@ void	 store_set_clock(uint64_t (*fn)(void));
  * there is none (checks then take their error path). */
 void	 store_global_set(struct store *st);
 struct store *store_global(void);
-/* Does this configuration use the store? (rcpt, defer, ratelimit) */
-int	 store_needed(const struct config *c);
 
 #endif

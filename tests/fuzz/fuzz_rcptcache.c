@@ -5,9 +5,7 @@
  * Checks: no crash, a decoded entry re-encodes and decodes to the same
  * kind, and its text holds no control character.
  *
- * Build (as the other targets): clang -fsanitize=fuzzer,address,undefined
- *   -Iproxy tests/fuzz/fuzz_rcptcache.c proxy/rcptcache.c proxy/util.c
- *   proxy/log.c -o fuzz_rcptcache; seeds in tests/fuzz/corpus/rcptcache.
+ * Built and run by tests/fuzz/run.sh; seeds in tests/fuzz/corpus/fuzz_rcptcache.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -5,9 +5,8 @@
  * the delimiters; the rest is the file. Every address that parsed must be
  * found again by rcptmap_lookup().
  *
- * Build: clang -fsanitize=fuzzer,address,undefined against a libmxguard.a
- * compiled with -fsanitize=fuzzer-no-link,address,undefined (the map
- * reader reports through config.c); seeds in tests/fuzz/corpus/rcptmap.
+ * Built and run by tests/fuzz/run.sh (the map reader reports through
+ * config.c); seeds in tests/fuzz/corpus/fuzz_rcptmap.
  */
 #include <stddef.h>
 #include <stdint.h>
