@@ -144,7 +144,7 @@ static const struct cfg_key rcpt_keys[] = {
 	{ "recipient_delimiter", CFG_STRING, "+",    0, 0,            RC_AT(delimiter),         1, NULL, "address extension delimiters, as Postfix's recipient_delimiter (user+tag@ is looked up as user@ too); empty: none" },
 	{ "reload_check_interval", CFG_MS,  "10s",   0, 3600000,      RC_AT(reload_interval),   1, NULL, "how often the map files are checked for changes; 0: only on SIGHUP" },
 	{ "positive_ttl",       CFG_MS,     "31d",   60000, 365 * DAY_MS, RC_AT(positive_ttl),  1, NULL, "how long the primary's \"valid\" is cached" },
-	{ "positive_refresh",   CFG_MS,     "7d",    60000, 365 * DAY_MS, RC_AT(positive_refresh), 1, NULL, "a cached \"valid\" older than this is verified again in the background" },
+	{ "positive_refresh",   CFG_MS,     "7d",    1000, 365 * DAY_MS, RC_AT(positive_refresh), 1, NULL, "a cached \"valid\" older than this is verified again in the background" },
 	{ "negative_ttl",       CFG_MS,     "3h",    1000, 30 * DAY_MS, RC_AT(negative_ttl),    1, NULL, "how long the primary's \"unknown\" is cached" },
 	{ "catchall_detect",    CFG_BOOL,   "yes",   0, 0,            RC_AT(catchall_detect),   1, NULL, "ask the primary about a random local part once per domain and catchall_ttl; a domain that accepts it is catch-all (no callouts needed, valid while the primary is down)" },
 	{ "catchall_ttl",       CFG_MS,     "1d",    60000, 365 * DAY_MS, RC_AT(catchall_ttl),  1, NULL, "how long a domain's catch-all verdict is cached" },

@@ -23,6 +23,7 @@ filters = rcpt
 [rcpt]
 callout_domains = example.test
 catchall_detect = no
+negative_ttl = 3s
 harvest_tarpit_after = 0
 harvest_disconnect_after = 0
 harvest_ip_limit = 0
@@ -59,6 +60,14 @@ echo "$out" | grep -q ' 5xx=20 ' && ok "all 20 rejected" || fail "$out"
 [ $(( $(fake_stat rcpts) - before )) = 1 ] && ok "one callout for 20 RCPTs" ||
     fail "$(( $(fake_stat rcpts) - before )) callouts for 20 RCPTs"
 expect_counter a callout_coalesced -ge 10
+
+note "a negative answer expires after negative_ttl: then the primary is asked again"
+asked_again() {
+	smtp_session a --rcpt same@example.test >/dev/null
+	[ "$(fake_stat max_per_addr)" = 2 ]
+}
+wait_for 10 asked_again && ok "same@example.test asked again after its 3 s" ||
+    fail "never asked again (max_per_addr=$(fake_stat max_per_addr))"
 
 note "connections are reused, and renewed after 3 rejects each"
 conns=$(fake_stat total_conns)

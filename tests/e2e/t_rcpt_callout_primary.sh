@@ -5,8 +5,9 @@
 # RCPT with the primary up (callout) and, from the cache, with it down;
 # a recipient with no cached answer is tempfailed while it is down; the
 # backup never gets the unknown ones and never bounces anything; what it
-# queued during the outage reaches the primary once it is back; the cache
-# survives a restart of mxguard (LMDB) and can be flushed (-F).
+# queued during the outage reaches the primary once it is back; valid
+# entries are refreshed in the background; the cache survives a restart of
+# mxguard (LMDB) and can be flushed (-F).
 . "$(dirname "$0")/rcptlib.sh"
 
 start_primary
@@ -23,6 +24,7 @@ maps = list:$T/other.list
 map_domains = other.test
 callout_domains = example.test, catchall.test
 harvest_tarpit_after = 0
+positive_refresh = 1s
 EOF2
 start_mxguard a "$T/a.conf"
 
@@ -46,6 +48,15 @@ expect_counter a callout_valid -ge 3
 wait_for 20 '[ "$(backup_queue)" = 0 ]' || fail "the backup did not deliver to the primary"
 wait_for 10 'grep -q "to=<alice@example.test>.*status=sent" "$(pf_log "$PRIMARY_DIR")"' &&
     ok "the message reached the primary" || fail "alice's message never reached the primary"
+
+note "1b. a positive entry older than positive_refresh is verified again in the background"
+refreshed() {
+	smtp_session a --rcpt alice@example.test >/dev/null
+	printf '%s\n' "$LAST" | grep -q '^RCPT <alice@example.test> 250 ' &&
+	    [ "$(counter a callout_refresh)" -ge 1 ]
+}
+wait_for 10 refreshed && ok "alice answered from the cache and refreshed" ||
+    fail "no background refresh (callout_refresh=$(counter a callout_refresh))"
 
 note "2. primary down: the cache answers"
 stop_primary

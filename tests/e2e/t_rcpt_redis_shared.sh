@@ -2,13 +2,24 @@
 # t_rcpt_redis_shared: two mxguard instances behind one MX name share a
 # real redis-server: one's callout answers are the other's cache hits (no
 # second callout), their rate counters add up, the admin flush works on
-# Redis, and a Redis outage makes every check 4xx (never an answer), after
-# which both reconnect on their own.
+# Redis, and a Redis outage makes every check 4xx (never an answer) unless
+# the primary itself can answer (a third instance, rcpt only), after which
+# all reconnect on their own.
 . "$(dirname "$0")/rcptlib.sh"
 
 start_primary
 start_backup
 start_redis
+mxg_conf c <<EOF2
+primary = 127.0.0.1:$PRIMARY_PORT
+primary_probe_interval = 1s
+store = redis://127.0.0.1:$REDIS_PORT/3
+store_timeout = 500ms
+filters = rcpt
+[rcpt]
+callout_domains = example.test, catchall.test
+EOF2
+start_mxguard c "$T/c.conf"
 for n in a b; do
 	mxg_conf $n <<EOF2
 primary = 127.0.0.1:$PRIMARY_PORT
@@ -70,6 +81,18 @@ expect_rcpt alice@example.test '451 4\.7\.0 '
 expect_rcpt nobody2@example.test '451 4\.7\.0 '
 wait_log a 'store redis://.*: (connection lost|cannot connect)'
 expect_counter a store_error -ge 1
+note "the store down, only rcpt: the primary still answers; down too: 4xx"
+smtp_session c --rcpt alice@example.test --rcpt nobody3@example.test
+expect_rcpt alice@example.test '250 '
+expect_rcpt nobody3@example.test '550 5\.1\.1 '
+stop_primary
+wait_log c 'primary .* is down' 15
+smtp_session c --rcpt alice@example.test --rcpt nobody3@example.test
+expect_rcpt alice@example.test '451 4\.7\.0 '
+expect_rcpt nobody3@example.test '451 4\.7\.0 '
+expect_log c 'decision verdict=tempfail by=rcpt stage=rcpt code=451 enh=4\.7\.0 reason="error: store failed and primary down'
+restart_primary
+wait_log c 'primary .* is up \(was down' 15
 start_redis
 for n in a b; do
 	eval "log=\$MXG_LOG_$n"
