@@ -27,6 +27,7 @@
 #include "stats.h"
 #include "tls.h"
 #include "util.h"
+#include "wire.h"
 
 #define MSG_CHUNK		(256u << 10)	/* spool bytes per refill */
 #define MSG_LOWAT		(64u << 10)	/* refill below this */
@@ -81,11 +82,15 @@ struct backend {
 	struct sockaddr_storage	 caddr, clocal;
 	char			*cname, *chelo;
 	int			 cesmtp;
+	struct backend		*pool_next;	/* in the pool of idle ones */
+	int			 pooled;
 	int			 xclient_left;	/* 220s still owed */
 	char			*xclient_next;	/* sent after the next 220 */
 };
 
 static uint64_t open_count;
+static struct backend *pool_head;
+static size_t pool_count;
 void (*backend_released_hook)(void);
 
 static void	 b_read(struct bufferevent *bev, void *arg);
@@ -168,10 +173,28 @@ backend_open(struct event_base *base, const struct config *c,
 }
 
 static void
+pool_unlink(struct backend *b)
+{
+	struct backend **pp;
+
+	if (!b->pooled)
+		return;
+	for (pp = &pool_head; *pp != NULL; pp = &(*pp)->pool_next)
+		if (*pp == b) {
+			*pp = b->pool_next;
+			break;
+		}
+	b->pool_next = NULL;
+	b->pooled = 0;
+	pool_count--;
+}
+
+static void
 b_free(struct backend *b)
 {
 	struct bcmd *c, *n;
 
+	pool_unlink(b);
 	for (c = b->out_head; c; c = n) {
 		n = c->next;
 		free(c->line);
@@ -221,7 +244,7 @@ b_quit(struct backend *b)
 
 	b->dead = 1;
 	b->state = B_QUITTING;
-	bufferevent_write(b->bev, "QUIT\r\n", 6);
+	wire_write(b->bev, "QUIT\r\n", 6);
 	bufferevent_setwatermark(b->bev, EV_WRITE, 0, 0);
 	bufferevent_disable(b->bev, EV_READ);
 	b->tkind = T_QUIT;
@@ -244,6 +267,65 @@ backend_close(struct backend **bp)
 		return;
 	}
 	b_schedule_free(b);
+}
+
+void
+backend_release(struct backend **bp)
+{
+	struct backend *b = *bp;
+	const struct config *c;
+
+	if (b == NULL)
+		return;
+	*bp = NULL;
+	c = b->cfg;
+	if (b->dead || b->state != B_READY || b->wait_head != NULL ||
+	    b->out_head != NULL || b->msg != NULL ||
+	    c->backend_client_info != CLIENT_INFO_NONE ||
+	    pool_count >= c->backend_pool_max) {
+		backend_close(&b);
+		return;
+	}
+	memset(&b->own, 0, sizeof(b->own));
+	b->pooled = 1;
+	b->pool_next = pool_head;
+	pool_head = b;
+	pool_count++;
+	b->where = "idle in the pool";
+	b_arm(b);			/* the idle timer: QUIT when it fires */
+	if (backend_released_hook != NULL)
+		backend_released_hook();
+}
+
+struct backend *
+backend_take(const struct config *c, const struct backend_owner *owner)
+{
+	struct backend *b;
+
+	if (c->backend_client_info != CLIENT_INFO_NONE)
+		return NULL;
+	for (b = pool_head; b != NULL; b = b->pool_next)
+		if (b->cfg == c && !b->dead && b->state == B_READY)
+			break;
+	if (b == NULL)
+		return NULL;
+	pool_unlink(b);
+	b->own = *owner;
+	evtimer_del(b->timer);
+	b->tkind = T_NONE;
+	stats_inc(STAT_backend_pool_reused);
+	return b;
+}
+
+int
+backend_available(const struct config *c)
+{
+	if (open_count < c->max_backend_connections)
+		return 1;
+	for (struct backend *b = pool_head; b != NULL; b = b->pool_next)
+		if (b->cfg == c && !b->dead && b->state == B_READY)
+			return 1;
+	return 0;
 }
 
 void
@@ -313,14 +395,29 @@ b_pump(struct backend *b)
 	int pipelining = (b->caps.ext & EXT_PIPELINING) != 0;
 	int sent = 0;
 
+	char buf[4096];
+	size_t n = 0;
+
+	/* a pipelined group goes out in one write */
 	while (b->out_head != NULL && b->msg == NULL &&
 	    (pipelining || b->wait_head == NULL)) {
 		struct bcmd *c = pop(&b->out_head, &b->out_tail);
 
-		bufferevent_write(b->bev, c->line, c->len);
+		if (n + c->len > sizeof(buf)) {
+			wire_write(b->bev, buf, n);
+			n = 0;
+		}
+		if (c->len > sizeof(buf))
+			wire_write(b->bev, c->line, c->len);
+		else {
+			memcpy(buf + n, c->line, c->len);
+			n += c->len;
+		}
 		push(&b->wait_head, &b->wait_tail, c);
 		sent = 1;
 	}
+	if (n > 0)
+		wire_write(b->bev, buf, n);
 	if (sent)
 		b->where = "waiting for a reply";
 	b_arm(b);
@@ -349,11 +446,15 @@ b_arm(struct backend *b)
 	}
 }
 
+#define MSG_DIRECT_MAX	(64u << 10)	/* one write for messages up to this */
+
 int
 backend_message(struct backend *b, const char *prefix, size_t prefixlen,
     const struct spool *sp, backend_reply_fn cb, void *arg)
 {
 	struct bcmd *c;
+	const char *mem = spool_mem(sp);
+	uint64_t size = spool_size(sp);
 	char *tmp;
 	size_t n;
 
@@ -362,17 +463,30 @@ backend_message(struct backend *b, const char *prefix, size_t prefixlen,
 	c = xcalloc(1, sizeof(*c));
 	c->cb = cb;
 	c->arg = arg;
+	data_stuff_init(&b->stuff);
+	b->where = "sending the message";
+	if (mem != NULL && prefixlen + size <= MSG_DIRECT_MAX) {
+		/* small: headers, stuffed body and the dot in one write */
+		tmp = xmalloc(2 * (prefixlen + (size_t)size) + 5);
+		n = data_stuff(&b->stuff, prefix, prefixlen, tmp);
+		n += data_stuff(&b->stuff, mem, (size_t)size, tmp + n);
+		n += data_stuff_end(&b->stuff, tmp + n);
+		wire_write(b->bev, tmp, n);
+		free(tmp);
+		push(&b->wait_head, &b->wait_tail, c);
+		b->where = "waiting for the reply to the message";
+		b_arm(b);
+		return 0;
+	}
 	b->msg_cmd = c;
 	b->msg = sp;
 	b->msg_off = 0;
-	data_stuff_init(&b->stuff);
 	if (prefixlen > 0) {
 		tmp = xmalloc(2 * prefixlen);
 		n = data_stuff(&b->stuff, prefix, prefixlen, tmp);
-		bufferevent_write(b->bev, tmp, n);
+		wire_write(b->bev, tmp, n);
 		free(tmp);
 	}
-	b->where = "sending the message";
 	bufferevent_setwatermark(b->bev, EV_WRITE, MSG_LOWAT, 0);
 	b_refill(b);
 	b_arm(b);
@@ -584,7 +698,7 @@ b_send_proxy(struct backend *b)
 		memcpy(buf, local, sizeof(local));
 		n = sizeof(local);
 	}
-	bufferevent_write(b->bev, buf, n);
+	wire_write(b->bev, buf, n);
 }
 
 /* xtext (RFC 3461): printable ASCII but '+' and '=', the rest as +XX. */
@@ -678,7 +792,7 @@ b_send_ehlo(struct backend *b, const char *verb)
 		name = b->chelo;
 	str_fmt(line, sizeof(line), "%s %s\r\n", verb, name);
 	b->where = "waiting for the EHLO reply";
-	bufferevent_write(b->bev, line, strlen(line));
+	wire_write(b->bev, line, strlen(line));
 }
 
 static int
@@ -794,7 +908,7 @@ b_handshake(struct backend *b, const struct reply *r)
 		    (b->caps.ext & EXT_STARTTLS)) {
 			b->state = B_STARTTLS;
 			b->where = "waiting for the STARTTLS reply";
-			bufferevent_write(b->bev, "STARTTLS\r\n", 10);
+			wire_write(b->bev, "STARTTLS\r\n", 10);
 			return 0;
 		}
 		if (b->state == B_EHLO &&

@@ -62,6 +62,20 @@ struct backend *backend_open(struct event_base *base, const struct config *c,
 	    const struct backend_client *client);
 /* NULL-safe; no more callbacks; sends QUIT first when idle. */
 void	 backend_close(struct backend **bp);
+/*
+ * The pool of idle connections shared by sessions, used when the backend
+ * is not told who the client is (backend_client_info = none: the backend
+ * sees mxguard either way). backend_release() gives a connection back: an
+ * idle, ready one waits in the pool up to backend_idle_timeout (at most
+ * backend_pool_max of them), anything else is closed. backend_take()
+ * returns a pooled connection for c with a new owner, or NULL.
+ */
+void	 backend_release(struct backend **bp);
+struct backend *backend_take(const struct config *c,
+	    const struct backend_owner *owner);
+/* May a new transaction get a connection now (pool or below the cap)? */
+int	 backend_available(const struct config *c);
+
 /* Mid-session: every command still owed a reply gets its failure callback
  * (BACKEND_LOST, why) now, then closed(), then the connection goes. */
 void	 backend_abort(struct backend **bp, const char *why);

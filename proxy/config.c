@@ -65,6 +65,7 @@ static const struct cfg_key core_keys[] = {
 	{ "backend_tls_verify",   CFG_BOOL,   "no",             0, 0,          CFG_AT(backend_tls_verify),     1, NULL, "require a valid backend certificate (needs backend_tls_ca_file)" },
 	{ "backend_client_info",  CFG_ENUM,   "none",           0, 0,          CFG_AT(backend_client_info),    1, "none|xclient|proxy_v1|proxy_v2", "how the backend learns the real client: Postfix XCLIENT (add mxguard to the backend's smtpd_authorized_xclient_hosts; if it does not offer XCLIENT, mail is refused with 451), or a PROXY header (smtpd_upstream_proxy_protocol = haproxy)" },
 	{ "max_backend_connections", CFG_UINT, "200",           1, 100000,     CFG_AT(max_backend_connections), 1, NULL, "backend connections open at once; a transaction beyond it waits up to backend_wait, then gets 451 4.3.2" },
+	{ "backend_pool_max",     CFG_UINT,   "32",             0, 100000,     CFG_AT(backend_pool_max),       1, NULL, "idle backend connections kept for later sessions (backend_client_info = none only; 0: none)" },
 	{ "backend_wait",         CFG_MS,     "5s",             0, 600000,     CFG_AT(backend_wait),           1, NULL, "how long a transaction waits for a backend connection when max_backend_connections are busy" },
 	{ "tls_cert_file",        CFG_PATH,   "",               0, 0,          CFG_AT(tls_cert_file),          1, NULL, "PEM certificate chain for STARTTLS; empty: no STARTTLS" },
 	{ "tls_key_file",         CFG_PATH,   "",               0, 0,          CFG_AT(tls_key_file),           1, NULL, "PEM private key for STARTTLS" },

@@ -197,6 +197,7 @@ struct config {
 	int		 backend_tls_verify;
 	int		 backend_client_info;	/* enum client_info */
 	uint64_t	 max_backend_connections;
+	uint64_t	 backend_pool_max;
 	uint64_t	 backend_wait;
 
 	/* TLS towards clients */

@@ -151,6 +151,12 @@ out:
 	return res;
 }
 
+int
+data_scan_in_line(const struct data_scan *d)
+{
+	return d->state != S_LS && d->state != S_LS_BARE;
+}
+
 size_t
 data_scan_finish(struct data_scan *d, char *out)
 {

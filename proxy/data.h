@@ -42,6 +42,8 @@ void	data_scan_init(struct data_scan *d, int bdat);
  */
 enum data_result data_scan(struct data_scan *d, const char *in, size_t len,
 	    char *out, size_t *outlen, size_t *used);
+/* Is the stream inside a line (a record not yet complete)? */
+int	data_scan_in_line(const struct data_scan *d);
 /* BDAT LAST: releases a held CR (bare) into out (>= 4 bytes). */
 size_t	data_scan_finish(struct data_scan *d, char *out);
 #define DATA_OUT_MAX(len)	(2 * (len) + 4)

@@ -85,6 +85,9 @@ static int	 apply(struct filter_run *fr, size_t i, int rc,
 static void	 finish(struct filter_run *fr);
 static void	 on_deadline(evutil_socket_t fd, short what, void *arg);
 static void	 fstate_release(struct fstate *fs);
+static void	 verdict_set(struct verdict *v, enum verdict_kind kind,
+		    int code, const char *enh, const char *fmt, va_list ap)
+		    __attribute__((format(printf, 5, 0)));
 
 const char *
 filter_stage_name(enum filter_stage s)

@@ -26,7 +26,8 @@ static const struct {
 	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
 };
 
-static void log_v(enum log_level lvl, const char *fmt, va_list ap);
+static void log_v(enum log_level lvl, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 void
 log_init(const char *id)

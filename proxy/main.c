@@ -381,7 +381,16 @@ main(int argc, char **argv)
 	apply_logging(g.cfg);
 	raise_nofile();
 
-	g.base = event_base_new();
+	{
+		struct event_config *ec = event_config_new();
+
+		/* Batch epoll_ctl calls: libevent otherwise makes one each
+		 * time a bufferevent switches between reading and writing,
+		 * which is most of mxguard's system calls per message. */
+		event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+		g.base = event_base_new_with_config(ec);
+		event_config_free(ec);
+	}
 	if (g.base == NULL) {
 		log_err("cannot create the event loop");
 		return 1;

@@ -43,6 +43,7 @@
 #include "stats.h"
 #include "tls.h"
 #include "util.h"
+#include "wire.h"
 
 #define SESSION_ID_LEN		12
 #define OUTPUT_MAX		(64u << 10)	/* pause input beyond this */
@@ -128,6 +129,8 @@ struct session {
 	struct sockaddr_storage peer;	/* the client (after PROXY) */
 	socklen_t	 peerlen;
 	struct sockaddr_storage local;	/* where it connected to */
+	int		 have_local;
+	evutil_socket_t	 fd;
 	unsigned	 flags;		/* SESSION_* */
 	int		 proxied;	/* 1/2: PROXY version used */
 	char		 client_addr[ADDR_STR_MAX];
@@ -160,6 +163,11 @@ struct session {
 	struct event	*tarpit_ev;
 	struct event	*linger_ev;
 	uint64_t	 linger_until;
+	int		 lingering;	/* writing shut down, draining input */
+	int		 eof;		/* the client stopped sending */
+	struct event	*record_ev;	/* per-record deadline */
+	int		 record_armed;
+	uint64_t	 bdat_since_reset;
 	struct slot	*tarpit;	/* the reply held back */
 	/* the command a filter is deciding */
 	char		*line;
@@ -204,9 +212,15 @@ static void	 s_event(struct bufferevent *bev, short what, void *arg);
 static void	 s_free_cb(evutil_socket_t fd, short what, void *arg);
 static void	 session_process(struct session *s);
 static void	 session_start(struct session *s);
+static void	 session_timeout(struct session *s, int reading);
+static void	 record_deadline(struct session *s, int arm);
+static const struct sockaddr *session_local(struct session *s);
 static void	 proxy_header(struct session *s);
 static void	 session_close(struct session *s, const char *reason);
 static void	 session_flush(struct session *s);
+static void	 slot_vreply(struct session *s, struct slot *sl, int code,
+		    const char *enh, const char *fmt, va_list ap)
+		    __attribute__((format(printf, 5, 0)));
 static void	 session_fatal(struct session *s, int code, const char *enh,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static void	 pipelining_after_data(struct session *s, struct slot *sl);
@@ -269,8 +283,10 @@ session_new(struct event_base *base, struct config *c, struct worker_pool *pool,
 	s->flags = flags;
 	memcpy(&s->peer, peer, peerlen);
 	s->peerlen = peerlen;
-	if (getsockname(fd, (struct sockaddr *)&s->local, &llen) < 0)
-		s->local.ss_family = AF_UNSPEC;
+	/* the local address is only needed for a PROXY header to the
+	 * backend: asked then (session_local()) */
+	s->fd = fd;
+	(void)llen;
 	addr_fmt(peer, s->client_addr, sizeof(s->client_addr));
 	s->start_ms = now_ms();
 	s->free_ev = event_new(base, -1, 0, s_free_cb, s);
@@ -302,6 +318,19 @@ session_new(struct event_base *base, struct config *c, struct worker_pool *pool,
 	return s;
 }
 
+static const struct sockaddr *
+session_local(struct session *s)
+{
+	socklen_t len = sizeof(s->local);
+
+	if (!s->have_local) {
+		if (getsockname(s->fd, (struct sockaddr *)&s->local, &len) < 0)
+			s->local.ss_family = AF_UNSPEC;
+		s->have_local = 1;
+	}
+	return (struct sockaddr *)&s->local;
+}
+
 /* The client is known: log it, check the backend, run connect filters. */
 static void
 session_start(struct session *s)
@@ -316,7 +345,7 @@ session_start(struct session *s)
 	s->where = "greeting";
 	sockaddr_fmt((struct sockaddr *)&s->peer, a, sizeof(a));
 	if (s->proxied) {
-		sockaddr_fmt((struct sockaddr *)&s->local, l, sizeof(l));
+		sockaddr_fmt(session_local(s), l, sizeof(l));
 		log_info("%s connect client=%s proxy=v%d to=%s", s->id, a,
 		    s->proxied, l);
 	} else
@@ -374,6 +403,7 @@ proxy_header(struct session *s)
 		s->peerlen = pi.src.ss_family == AF_INET ?
 		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 		memcpy(&s->local, &pi.dst, sizeof(pi.dst));
+		s->have_local = 1;
 		addr_fmt((struct sockaddr *)&s->peer, s->client_addr,
 		    sizeof(s->client_addr));
 	}
@@ -411,6 +441,23 @@ linger_check(evutil_socket_t fd, short what, void *arg)
 	struct timeval tv = { 0, 20000 };
 
 	if (!output_pending(s) || now_ms() >= s->linger_until) {
+		/*
+		 * Closing a socket with unread input makes the kernel send
+		 * RST, which can destroy replies the client has not read yet
+		 * (a pipelining client cut off by a 421). Shut down writing,
+		 * drop what still comes for a moment, then close.
+		 */
+		if (!s->lingering && !output_pending(s) &&
+		    bufferevent_get_underlying(s->bev) == NULL && !s->eof &&
+		    now_ms() < s->linger_until) {
+			struct timeval lt = { 2, 0 };
+
+			s->lingering = 1;
+			shutdown(s->fd, SHUT_WR);
+			bufferevent_set_timeouts(s->bev, &lt, NULL);
+			bufferevent_enable(s->bev, EV_READ);
+			return;
+		}
 		event_active(s->free_ev, 0, 0);
 		return;
 	}
@@ -457,7 +504,13 @@ s_free_cb(evutil_socket_t fd, short what, void *arg)
 	if (s->next)
 		s->next->prev = s->prev;
 	nsessions--;
-	backend_close(&s->be);
+	/* A transaction still open at the backend (MAIL relayed, the client
+	 * gone without RSET or QUIT): that connection must not go back to
+	 * the pool, the next session's MAIL would get "503 nested MAIL". */
+	if (s->txn != NULL)
+		backend_close(&s->be);
+	else
+		backend_release(&s->be);
 	filter_run_free(&s->fr);
 	txn_free(&s->txn);
 	for (sl = s->head; sl; sl = n) {
@@ -477,6 +530,8 @@ s_free_cb(evutil_socket_t fd, short what, void *arg)
 		event_free(s->tarpit_ev);
 	if (s->linger_ev != NULL)
 		event_free(s->linger_ev);
+	if (s->record_ev != NULL)
+		event_free(s->record_ev);
 	bw_dequeue(s);
 	if (s->bw_ev != NULL)
 		event_free(s->bw_ev);
@@ -563,7 +618,16 @@ set_read_timeout(struct session *s)
 static void
 s_read(struct bufferevent *bev, void *arg)
 {
-	session_process(arg);
+	struct session *s = arg;
+
+	if (s->closing) {
+		/* lingering close: what the client still sends is dropped */
+		struct evbuffer *in = bufferevent_get_input(bev);
+
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	session_process(s);
 }
 
 static void
@@ -582,6 +646,76 @@ s_write(struct bufferevent *bev, void *arg)
 		bufferevent_enable(bev, EV_READ);
 		session_process(s);
 	}
+}
+
+/*
+ * The client took too long: after each read (bufferevent timeouts) or for
+ * a whole record (a command line, a message line: record_deadline()), as
+ * Postfix's smtpd_timeout with smtpd_per_record_deadline.
+ */
+static void
+session_timeout(struct session *s, int reading)
+{
+	stats_inc(STAT_conn_timeout);
+	log_info("%s timeout while %s", s->id, s->where);
+	if (s->txn != NULL)
+		decision(s, "tempfail", "limit:timeout", STAGE_MAIL, 421,
+		    "4.4.2", "client timeout", NULL);
+	if (reading) {
+		/* best effort: the client may be gone; no reply is owed
+		 * before this one, or we would not be reading */
+		char buf[256];
+		size_t n = reply_format(buf, sizeof(buf), 421, "4.4.2",
+		    "Error: timeout exceeded");
+
+		bufferevent_disable(s->bev, EV_READ);
+		wire_write(s->bev, buf, n);
+		stats_inc(STAT_reply_4xx);
+	}
+	if (s->txn != NULL && s->txn->data_started)
+		backend_close(&s->be);
+	session_close(s, "timeout");
+}
+
+static void
+record_fired(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	s->record_armed = 0;
+	if (!s->closing)
+		session_timeout(s, 1);
+}
+
+/*
+ * Per-record deadline: a command line or a message line must be complete
+ * within the timeout, however the bytes trickle in (slow-loris). arm:
+ * 1 a record is incomplete (the deadline starts if it has not), 2 a new
+ * record started (the deadline starts again), 0 nothing is pending.
+ */
+static void
+record_deadline(struct session *s, int arm)
+{
+	uint64_t ms;
+	struct timeval tv;
+
+	if (arm == 0 || s->closing) {
+		if (s->record_armed)
+			evtimer_del(s->record_ev);
+		s->record_armed = 0;
+		return;
+	}
+	if (arm == 1 && s->record_armed)
+		return;
+	ms = s->mode != MODE_CMD ? s->cfg->timeout_data :
+	    s->state <= ST_GREETED ? s->cfg->timeout_greeting :
+	    s->cfg->timeout_command;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	if (s->record_ev == NULL)
+		s->record_ev = evtimer_new(s->base, record_fired, s);
+	evtimer_add(s->record_ev, &tv);
+	s->record_armed = 1;
 }
 
 static void
@@ -603,23 +737,17 @@ s_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
-		stats_inc(STAT_conn_timeout);
-		log_info("%s timeout while %s", s->id, s->where);
-		if (what & BEV_EVENT_READING) {
-			/* best effort: the client may be gone */
-			bufferevent_disable(bev, EV_READ);
-			{
-				char buf[256];
-				size_t n = reply_format(buf, sizeof(buf), 421,
-				    "4.4.2", "Error: timeout exceeded");
-				bufferevent_write(bev, buf, n);
-				stats_inc(STAT_reply_4xx);
-			}
-		}
-		if (s->txn != NULL)
-			decision(s, "tempfail", "limit:timeout", STAGE_MAIL, 421,
-			    "4.4.2", "client timeout", NULL);
-		session_close(s, "timeout");
+		session_timeout(s, (what & BEV_EVENT_READING) != 0);
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+	    s->mode == MODE_CMD && s->state != ST_PROXY &&
+	    (s->head != NULL || s->blocked != BLOCK_NONE || evbuffer_get_length(
+	    bufferevent_get_input(s->bev)) > 0)) {
+		/* Half-closed: answer what was sent before the EOF, then go. */
+		s->eof = 1;
+		s->where = "answering after the client's EOF";
+		session_process(s);
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
@@ -740,11 +868,15 @@ reply_now(struct session *s, int code, const char *enh, const char *fmt, ...)
 	session_flush(s);
 }
 
-/* Writes every ready slot at the head, in order. */
+/*
+ * Writes every ready slot at the head, in order, gathered into one write
+ * (RFC 2920: pipelined replies may go out together).
+ */
 static void
 session_flush(struct session *s)
 {
-	struct evbuffer *out = bufferevent_get_output(s->bev);
+	char buf[8192];
+	size_t n = 0;
 
 	while (s->head != NULL && s->head->ready) {
 		struct slot *sl = s->head;
@@ -753,15 +885,26 @@ session_flush(struct session *s)
 		s->head = sl->next;
 		if (s->head == NULL)
 			s->tail = NULL;
-		evbuffer_add(out, sl->text, sl->len);
+		if (n + sl->len > sizeof(buf)) {
+			wire_write(s->bev, buf, n);
+			n = 0;
+		}
+		if (sl->len > sizeof(buf))
+			wire_write(s->bev, sl->text, sl->len);
+		else {
+			memcpy(buf + n, sl->text, sl->len);
+			n += sl->len;
+		}
 		free(sl->text);
 		free(sl->rcpt);
 		free(sl);
 		if (close_after) {
+			wire_write(s->bev, buf, n);
 			session_close(s, s->quit ? "quit" : "closed by us");
 			return;
 		}
 	}
+	wire_write(s->bev, buf, n);
 	if (s->head == NULL && s->blocked == BLOCK_BARRIER && s->barrier) {
 		void (*fn)(struct session *) = s->barrier;
 
@@ -1020,8 +1163,26 @@ session_process(struct session *s)
 		handle_line(s, line, linelen, bare);
 	}
 	s->in_process = 0;
-	if (!s->closing)
-		session_flush(s);
+	if (s->closing)
+		return;
+	session_flush(s);
+	if (s->closing)
+		return;
+	if (s->mode == MODE_CMD) {
+		/* a partial line waits: its record deadline runs */
+		record_deadline(s, s->blocked == BLOCK_NONE && evbuffer_get_length(
+		    bufferevent_get_input(s->bev)) > 0 ? 1 : 0);
+	}
+	if (s->eof && s->blocked == BLOCK_NONE && s->head == NULL &&
+	    s->mode == MODE_CMD) {
+		/* everything sent before the EOF is answered */
+		if (s->txn != NULL) {
+			stats_inc(STAT_conn_lost);
+			decision(s, "tempfail", "client", STAGE_MAIL, 0, "",
+			    "client closed its side mid-transaction", NULL);
+		}
+		session_close(s, "eof");
+	}
 }
 
 /*
@@ -1597,8 +1758,7 @@ after_filter(struct session *s, enum filter_stage stage, const struct verdict *v
 			filter_run_txn_reset(s->fr);
 			break;
 		}
-		if (s->be == NULL && backend_open_count() >=
-		    s->cfg->max_backend_connections) {
+		if (s->be == NULL && !backend_available(s->cfg)) {
 			bw_enqueue(s);
 			return;
 		}
@@ -1699,7 +1859,7 @@ greet(struct session *s)
 	n = snprintf(buf, sizeof(buf), "220-%s %s\r\n", s->cfg->hostname,
 	    s->cfg->greeting);
 	if (n > 0 && (size_t)n < sizeof(buf))
-		bufferevent_write(s->bev, buf, (size_t)n);
+		wire_write(s->bev, buf, (size_t)n);
 	s->blocked = BLOCK_GREET;
 	s->where = "greet delay";
 	s->greet_ev = evtimer_new(s->base, greet_final, s);
@@ -1787,11 +1947,13 @@ do_mail_relay(struct session *s)
 	s->cur = NULL;
 	s->state = ST_MAIL;
 	stats_inc(STAT_txn_started);
-	if (s->be == NULL) {
+	if (s->be == NULL && (s->be = backend_take(s->cfg, be_owner(s))) != NULL)
+		stats_inc(STAT_backend_reused);
+	else if (s->be == NULL) {
 		struct backend_client bc;
 
 		bc.addr = (struct sockaddr *)&s->peer;
-		bc.local = (struct sockaddr *)&s->local;
+		bc.local = session_local(s);
 		bc.name = s->client_name;
 		bc.helo = s->helo;
 		bc.esmtp = s->esmtp;
@@ -1876,8 +2038,7 @@ bw_timeout(evutil_socket_t fd, short what, void *arg)
 static void
 bw_wakeup(evutil_socket_t fd, short what, void *arg)
 {
-	while (bw_head != NULL && backend_open_count() <
-	    bw_head->cfg->max_backend_connections) {
+	while (bw_head != NULL && backend_available(bw_head->cfg)) {
 		struct session *s = bw_head;
 
 		bw_dequeue(s);
@@ -2203,7 +2364,7 @@ static void
 txn_end(struct session *s)
 {
 	if (bw_head != NULL)
-		backend_close(&s->be);	/* someone waits for a connection */
+		backend_release(&s->be);	/* someone waits for one */
 	txn_free(&s->txn);
 	filter_run_txn_reset(s->fr);
 	s->state = ST_READY;
@@ -2226,6 +2387,7 @@ data_feed(struct session *s)
 	static char out[DATA_OUT_MAX(DATA_SLICE)];
 	struct evbuffer *in = bufferevent_get_input(s->bev);
 	struct txn *t = s->txn;
+	int saw_nl = 0;
 
 	while (evbuffer_get_length(in) > 0) {
 		struct evbuffer_iovec v;
@@ -2237,6 +2399,8 @@ data_feed(struct session *s)
 			break;
 		n = MIN(v.iov_len, (size_t)DATA_SLICE);
 		dr = data_scan(&t->ds, v.iov_base, n, out, &outlen, &used);
+		if (!saw_nl && memchr(v.iov_base, '\n', used) != NULL)
+			saw_nl = 1;
 		if (!t->too_big && !t->spool_failed && outlen > 0) {
 			if (spool_size(t->spool) + outlen >
 			    s->cfg->max_message_size) {
@@ -2254,10 +2418,16 @@ data_feed(struct session *s)
 			s->blocked = BLOCK_EOM;
 			set_read_timeout(s);
 			stats_add(STAT_data_bytes, spool_size(t->spool));
+			record_deadline(s, 0);
 			eom_start(s, NULL);
 			return;
 		}
 	}
+	/* a message line must arrive whole within timeout_data */
+	if (!data_scan_in_line(&t->ds))
+		record_deadline(s, 0);
+	else
+		record_deadline(s, saw_nl ? 2 : 1);
 }
 
 static void
@@ -2308,9 +2478,17 @@ bdat_feed(struct session *s)
 		}
 		evbuffer_drain(in, n);
 		s->chunk_left -= n;
+		s->bdat_since_reset += n;
 	}
-	if (s->chunk_left > 0)
+	if (s->chunk_left > 0) {
+		/* chunks have no lines: every 1000 bytes count as one */
+		record_deadline(s, s->bdat_since_reset >= 1000 ? 2 : 1);
+		if (s->bdat_since_reset >= 1000)
+			s->bdat_since_reset = 0;
 		return;
+	}
+	s->bdat_since_reset = 0;
+	record_deadline(s, 0);
 	/* the chunk is complete */
 	sl = s->chunk_slot;
 	s->chunk_slot = NULL;

@@ -58,6 +58,7 @@
 	X(backend_connect_ok,		"backend connections opened") \
 	X(backend_connect_fail,		"backend connections that failed before the greeting") \
 	X(backend_reused,		"transactions that reused an open backend connection") \
+	X(backend_pool_reused,		"backend connections taken from the pool of idle ones") \
 	X(backend_lost,			"backend connections lost during a transaction") \
 	X(backend_timeout,		"backend replies that timed out") \
 	X(backend_unexpected,		"unexpected backend replies turned into 451") \

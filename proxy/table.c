@@ -306,13 +306,14 @@ table_parse(enum table_type type, const char *name, const char *text,
 				if (j == n || l[j] == '#')
 					continue;
 				if (j > 0 && llen > 0) {
-					if (llen + 1 + n - j + 1 > lcap) {
-						lcap = (llen + 1 + n - j + 1) * 2;
+					/* joined as it stands, leading white
+					 * space included, as Postfix does */
+					if (llen + n + 1 > lcap) {
+						lcap = (llen + n + 1) * 2;
 						logical = xrealloc(logical, lcap);
 					}
-					logical[llen++] = ' ';
-					memcpy(logical + llen, l + j, n - j);
-					llen += n - j;
+					memcpy(logical + llen, l, n);
+					llen += n;
 					continue;
 				}
 				if (j > 0) {

@@ -277,31 +277,59 @@ toolong:
 	return -1;
 }
 
-void
-util_random_hex(char *out, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char buf[32];
-	size_t i;
+/*
+ * Session ids and the like need to be unique and unguessable enough, not
+ * cryptographic: xoshiro256** per thread, seeded once from getrandom()
+ * (a system call per connection showed up in profiles).
+ */
+static _Thread_local uint64_t rs[4];
+static _Thread_local int rs_seeded;
 
-	if (len > sizeof(buf))
-		len = sizeof(buf);
-	if (getrandom(buf, len, 0) != (ssize_t)len) {
-		uint64_t x = now_us() ^ (uint64_t)(uintptr_t)out;
-		for (i = 0; i < len; i++, x = x * 6364136223846793005u + 1)
-			buf[i] = (unsigned char)(x >> 33);
-	}
-	for (i = 0; i < len; i++)
-		out[i] = hex[buf[i] & 15];
-	out[len] = '\0';
+static uint64_t
+rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
 }
 
 uint64_t
 util_random_u64(void)
 {
-	uint64_t v;
+	uint64_t r, t;
 
-	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
-		v = now_us() * 0x9e3779b97f4a7c15u;
-	return v;
+	if (!rs_seeded) {
+		if (getrandom(rs, sizeof(rs), 0) != (ssize_t)sizeof(rs)) {
+			uint64_t x = now_us() ^ (uint64_t)(uintptr_t)&r;
+
+			for (int i = 0; i < 4; i++) {
+				x += 0x9e3779b97f4a7c15u;
+				rs[i] = x ^ (x >> 31);
+			}
+		}
+		rs[0] |= 1;
+		rs_seeded = 1;
+	}
+	r = rotl(rs[1] * 5, 7) * 9;
+	t = rs[1] << 17;
+	rs[2] ^= rs[0];
+	rs[3] ^= rs[1];
+	rs[1] ^= rs[2];
+	rs[0] ^= rs[3];
+	rs[2] ^= t;
+	rs[3] = rotl(rs[3], 45);
+	return r;
+}
+
+void
+util_random_hex(char *out, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (i % 16 == 0)
+			v = util_random_u64();
+		out[i] = hex[v & 15];
+		v >>= 4;
+	}
+	out[len] = '\0';
 }

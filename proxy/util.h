@@ -47,7 +47,8 @@ int	 str_ncaseeq(const char *a, size_t alen, const char *b);
 
 void	 err_set(struct err *e, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
-void	 err_vset(struct err *e, const char *fmt, va_list ap);
+void	 err_vset(struct err *e, const char *fmt, va_list ap)
+	    __attribute__((format(printf, 2, 0)));
 
 /* Monotonic milliseconds, for durations only. */
 uint64_t now_ms(void);

@@ -537,6 +537,7 @@ class Bench:
 		b1 = machine_busy()
 		self.busy_before = (b1[0] - b0[0]) / max(1, b1[1] - b0[1])
 		busy0 = machine_busy()
+		ours0 = self.our_cpu_ns()
 		t_start = time.monotonic()
 		for rnd in range(1, a.rounds + 1):
 			k = (rnd - 1) % len(self.targets)
@@ -548,10 +549,29 @@ class Bench:
 				for t in order:
 					self.latency(rnd, t, size, a.latency, a.latency_exec)
 		busy1 = machine_busy()
+		ours1 = self.our_cpu_ns()
 		self.elapsed = time.monotonic() - t_start
-		self.busy = (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1])
+		total = max(1, busy1[1] - busy0[1])
+		self.busy = (busy1[0] - busy0[0]) / total
+		# jiffies -> ns: total jiffies span elapsed x CPUs
+		ns_per_jiffy = self.elapsed * 1e9 * os.cpu_count() / total
+		self.others = max(0.0, (busy1[0] - busy0[0]) -
+				  (ours1 - ours0) / ns_per_jiffy) / total
 		for t in self.targets:
 			self.sample_mem(t)
+
+	def our_cpu_ns(self):
+		"""Everything the benchmark runs: sink, targets, clients, us."""
+		n = task_cpu_ns(self.sink_pid)
+		for t in self.targets:
+			try:
+				n += t.cpu() or 0
+			except OSError:
+				pass
+		for who in (resource.RUSAGE_CHILDREN, resource.RUSAGE_SELF):
+			ru = resource.getrusage(who)
+			n += int((ru.ru_utime + ru.ru_stime) * 1e9)
+		return n
 
 	def count(self, size, conc):
 		n = self.a.messages
@@ -630,8 +650,12 @@ def report(b, info):
 	p("latency samples per target and size: %d per round (own client) + %d "
 	  "(smtp-source -m 1)" % (a.latency, a.latency_exec))
 	p("machine CPU busy: %.0f%% in the second before the rounds (others' "
-	  "load), %.0f%% during them; rounds took %.0f s"
-	  % (100 * b.busy_before, 100 * b.busy, b.elapsed))
+	  "load), %.0f%% during them, of which about %.0f%% not the benchmark's "
+	  "own processes; rounds took %.0f s"
+	  % (100 * b.busy_before, 100 * b.busy, 100 * b.others, b.elapsed))
+	if b.busy_before > 0.1 or b.others > 0.1:
+		p("WARNING: other processes were using the CPUs; these figures "
+		  "are not reliable")
 	p("")
 	w = max(len(labels[n]) for n in names) + 12
 

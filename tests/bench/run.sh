@@ -73,7 +73,11 @@ ours() {
 cleanup() {
 	local p
 	set +e
-	[ -n "$pf_dir" ] && pf_stop "$pf_dir"
+	if [ -n "$pf_dir" ]; then
+		pf_stop "$pf_dir"
+		# older postfix.sh has no pf_forget_dir
+		type pf_forget_dir >/dev/null 2>&1 && pf_forget_dir "$pf_dir"
+	fi
 	for p in "${pids[@]}"; do
 		ours "${p%%=*}" "${p#*=}" && kill "${p%%=*}"
 	done

@@ -3,12 +3,13 @@
 
   rcpt_smtp.py session PORT [--helo H] [--from ADDR] [--rcpt ADDR ...]
                 [--rcpt-file FILE] [--data FILE|-] [--pipeline] [--timing]
-                [--timeout S]
+                [--drop] [--timeout S]
       One session: EHLO, MAIL, each RCPT, then DATA if asked and at least
       one recipient was accepted, QUIT. Prints one line per reply:
       "GREETING 220 ...", "MAIL 250 ...", "RCPT <addr> 550 5.1.1 ...",
       "DATA 354 ...", "EOM 250 ...", "QUIT 221 ..." (--timing: each RCPT
-      line ends in "(Nms)", the wait for its reply); a connection the
+      line ends in "(Nms)", the wait for its reply; --drop closes the
+      connection after the RCPTs, mid-transaction); a connection the
       server closes prints "CLOSED <after what>". Exit 0 unless the
       connection failed before the greeting.
   rcpt_smtp.py attack PORT --sessions N --rcpts M [--valid-every K]
@@ -103,6 +104,11 @@ def session(args):
         print("RCPT <%s> %s%s" % (r, text, " (%dms)" % ms if args.timing else ""))
         if code // 100 == 2:
             ok += 1
+    if args.drop:
+        # leave mid-transaction, as a client that dies would: no RSET/QUIT
+        c.s.close()
+        print("DROPPED")
+        return 0
     if args.data and ok > 0:
         c.send("DATA\r\n")
         code, text = c.reply()
@@ -198,6 +204,7 @@ def main():
     s.add_argument("--data")
     s.add_argument("--pipeline", action="store_true")
     s.add_argument("--timing", action="store_true")
+    s.add_argument("--drop", action="store_true")
     s.add_argument("--timeout", type=float, default=30)
     a = sub.add_parser("attack")
     a.add_argument("port", type=int)

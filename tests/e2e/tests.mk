@@ -1,8 +1,8 @@
 # Every end-to-end test, spelled out for automake (Makefile.am includes
 # this file). Each is independent: tests/e2e/lib.sh gives it a private
 # directory and free ports. Helpers (not tests): lib.sh, smtpraw.py,
-# sinkmsg.py, stallsink.py, mkmsg.py, smuggle.sh; for t_rcpt_*: rcptlib.sh,
-# rcpt_smtp.py, fake_primary.py.
+# sinkmsg.py, stallsink.py, mkmsg.py, smuggle.sh, hostile.py, hostile_lib.sh;
+# for t_rcpt_*: rcptlib.sh, rcpt_smtp.py, fake_primary.py.
 E2E_TESTS = \
 	tests/e2e/t_relay_delivery_bytes.sh \
 	tests/e2e/t_relay_dot_lines.sh \
@@ -36,6 +36,25 @@ E2E_TESTS = \
 	tests/e2e/t_signal_hup_bad_reload.sh \
 	tests/e2e/t_signal_term_drain.sh \
 	tests/e2e/t_signal_term_drain_timeout.sh \
+	tests/e2e/t_bdat_edge_cases.sh \
+	tests/e2e/t_bdat_chunking_off.sh \
+	tests/e2e/t_limit_rcpts_size.sh \
+	tests/e2e/t_limit_errors_delay.sh \
+	tests/e2e/t_limit_backend_conns.sh \
+	tests/e2e/t_limit_spool.sh \
+	tests/e2e/t_limit_timeout_defaults.sh \
+	tests/e2e/t_limit_sessions_net.sh \
+	tests/e2e/t_hostile_slowloris.sh \
+	tests/e2e/t_hostile_noread.sh \
+	tests/e2e/t_hostile_long_lines_nul.sh \
+	tests/e2e/t_hostile_pipelining.sh \
+	tests/e2e/t_hostile_after_421.sh \
+	tests/e2e/t_hostile_rset_noop_flood.sh \
+	tests/e2e/t_hostile_half_close.sh \
+	tests/e2e/t_hostile_tls_stall.sh \
+	tests/e2e/t_hostile_conn_flood.sh \
+	tests/e2e/t_scale_10k_idle.sh \
+	tests/e2e/t_scale_fd_limit.sh \
 	tests/e2e/t_rcpt_callout_primary.sh \
 	tests/e2e/t_rcpt_static_maps.sh \
 	tests/e2e/t_rcpt_open_relay.sh \
@@ -43,4 +62,5 @@ E2E_TESTS = \
 	tests/e2e/t_rcpt_defer.sh \
 	tests/e2e/t_rcpt_ratelimit.sh \
 	tests/e2e/t_rcpt_harvest.sh \
-	tests/e2e/t_rcpt_callout_cap.sh
+	tests/e2e/t_rcpt_callout_cap.sh \
+	tests/e2e/t_rcpt_pool_open_txn.sh

@@ -13,15 +13,30 @@
 # and Debian ships no /etc/postfix/main.cf until configured. Make sure one
 # exists that lists our directory (its only job is that one parameter).
 pf_allow_dir() {
-	local dir=$1 cur
-	[ -f /etc/postfix/main.cf ] || {
-		printf '%s\n' "compatibility_level = 3.6" \
-		    "# created by mxguard's tests: lists private instances" \
-		    > /etc/postfix/main.cf
-	}
-	cur=$(postconf -h alternate_config_directories 2>/dev/null)
-	case " $cur " in *" $dir/etc "*) return 0 ;; esac
-	postconf -e "alternate_config_directories = $cur $dir/etc"
+	# tests and benchmarks may run at once: one writer at a time (a
+	# subshell with its own descriptor, so a caller's locks stay theirs)
+	(
+		flock 198
+		[ -f /etc/postfix/main.cf ] || {
+			printf '%s\n' "compatibility_level = 3.6" \
+			    "# created by mxguard's tests: lists private instances" \
+			    > /etc/postfix/main.cf
+		}
+		cur=$(postconf -h alternate_config_directories 2>/dev/null)
+		case " $cur " in *" $1/etc "*) exit 0 ;; esac
+		postconf -e "alternate_config_directories = $cur $1/etc"
+	) 198>>/etc/postfix/.mxguard-tests.lock
+}
+
+# Takes DIR out of alternate_config_directories again (when a test ends).
+pf_forget_dir() {
+	(
+		flock 198
+		cur=$(postconf -h alternate_config_directories 2>/dev/null)
+		new=$(printf '%s\n' $cur | grep -vxF "$1/etc" | tr '\n' ' ')
+		[ "$cur" = "$new" ] ||
+		    postconf -e "alternate_config_directories = $new"
+	) 198>>/etc/postfix/.mxguard-tests.lock
 }
 
 pf_create() {

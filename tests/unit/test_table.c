@@ -428,7 +428,7 @@ test_table_cidr_forms(void **state)
 		{ "198.51.100.200", "REJECT  two  spaces" },
 		{ "192.0.2.2", "not that net (v4 only)" },
 		{ "203.0.113.9", NULL },
-		{ "10.1.2.3", "continued on the next line" },
+		{ "10.1.2.3", "continued  on the next line" },	/* as postmap */
 		{ "100.64.0.1", "inside if" },
 		{ "100.64.0.2", "not that net (v4 only)" },
 		{ "2001:db8:2::5", "v6 net" },
@@ -481,7 +481,7 @@ test_table_foreach(void **state)
 	    "endif\n\n::1 c\n   more\n");
 	ubuf_add(&s.b, "", 0);
 	table_foreach(t, collect, &s);
-	assert_string_equal(s.b.p, "t:1 [] a\nt:3 [] b\nt:6 [] c more\n");
+	assert_string_equal(s.b.p, "t:1 [] a\nt:3 [] b\nt:6 [] c   more\n");
 	table_free(&t);
 	ubuf_reset(&s.b);
 	t = parse_ok(TABLE_HASH, "b.test 2\nA.test 1\n# c\nc.test\n 3\n");
@@ -608,7 +608,7 @@ test_table_hash_parse(void **state)
 		{ "user@example.com", "REJECT no mail for you" },
 		{ "USER@EXAMPLE.COM", "REJECT no mail for you" },
 		{ "key", "value with  inner  spaces" },
-		{ "continued", "first part second part third part" },
+		{ "continued", "first part  second part\tthird part" },	/* as postmap */
 		{ "keyonly", "value on the next line" },
 		{ "crlf.test", "CRLF line" },
 		{ "[192.0.2.1]", "bracketed" },
