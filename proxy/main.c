@@ -441,6 +441,7 @@ main(int argc, char **argv)
 		stats_log(&gg);
 	}
 	backend_probe_stop();
+	backend_pool_flush();
 	primary_stop();
 	server_free();
 	worker_pool_free(&g.pool);
