@@ -11,6 +11,9 @@ extern const struct filter_ops flt_helo_ops;
 extern const struct filter_ops flt_dnsbl_ops;
 extern const struct filter_ops flt_rhsbl_ops;
 extern const struct filter_ops flt_spf_ops;
+extern const struct filter_ops flt_rcpt_ops;
+extern const struct filter_ops flt_defer_ops;
+extern const struct filter_ops flt_ratelimit_ops;
 
 const struct filter_ops *const filter_table[] = {
 	&flt_access_ops,
@@ -19,6 +22,9 @@ const struct filter_ops *const filter_table[] = {
 	&flt_dnsbl_ops,
 	&flt_rhsbl_ops,
 	&flt_spf_ops,
+	&flt_rcpt_ops,
+	&flt_defer_ops,
+	&flt_ratelimit_ops,
 	NULL
 };
 

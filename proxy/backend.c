@@ -245,6 +245,13 @@ b_quit(struct backend *b)
 	b->dead = 1;
 	b->state = B_QUITTING;
 	wire_write(b->bev, "QUIT\r\n", 6);
+	if (evbuffer_get_length(bufferevent_get_output(b->bev)) == 0) {
+		/* it went straight to the socket (wire_write): no write
+		 * callback will come, and waiting QUIT_WAIT_MS for the timer
+		 * left the connection (and its config) behind at exit */
+		b_schedule_free(b);
+		return;
+	}
 	bufferevent_setwatermark(b->bev, EV_WRITE, 0, 0);
 	bufferevent_disable(b->bev, EV_READ);
 	b->tkind = T_QUIT;
@@ -315,6 +322,18 @@ backend_take(const struct config *c, const struct backend_owner *owner)
 	b->tkind = T_NONE;
 	stats_inc(STAT_backend_pool_reused);
 	return b;
+}
+
+void
+backend_pool_flush(void)
+{
+	/* at exit: freed by the loop pass main runs last, config refs too */
+	while (pool_head != NULL) {
+		struct backend *b = pool_head;
+
+		pool_unlink(b);
+		b_schedule_free(b);
+	}
 }
 
 int

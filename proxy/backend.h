@@ -73,6 +73,9 @@ void	 backend_close(struct backend **bp);
 void	 backend_release(struct backend **bp);
 struct backend *backend_take(const struct config *c,
 	    const struct backend_owner *owner);
+/* Closes every pooled connection (shutdown: nothing leaks, no config
+ * stays referenced). */
+void	 backend_pool_flush(void);
 /* May a new transaction get a connection now (pool or below the cap)? */
 int	 backend_available(const struct config *c);
 

@@ -19,6 +19,7 @@
 #include "../filters/filters.h"
 #include "log.h"
 #include "relay.h"
+#include "stateconf.h"
 #include "table.h"
 #include "tls.h"
 #include "util.h"
@@ -46,6 +47,20 @@ static const struct cfg_key core_keys[] = {
 	{ "backend_data_timeout", CFG_MS,     "600s",           100, 3600000,  CFG_AT(backend_data_timeout),   1, NULL, "deadline for the backend's reply to the end of data (RFC 5321: 10 minutes)" },
 	{ "backend_probe_interval", CFG_MS,   "30s",            1000, 3600000, CFG_AT(backend_probe_interval), 1, NULL, "how often the backend's EHLO capabilities and health are probed" },
 	{ "backend_idle_timeout", CFG_MS,     "60s",            100, 3600000,  CFG_AT(backend_idle_timeout),   1, NULL, "close a session's idle backend connection after this (keep below the backend's smtpd_timeout)" },
+	{ "primary",              CFG_STRING, "",               0, 0,          CFG_AT(primary.primary),        1, NULL, "the primary MX this host is the backup of, host:port: recipient callouts, its health probe and defer (in the rcpt and defer filters) need it; empty: none" },
+	{ "primary_helo",         CFG_STRING, "",               0, 0,          CFG_AT(primary.helo),           1, NULL, "name mxguard sends in EHLO to the primary; empty: hostname" },
+	{ "primary_connect_timeout", CFG_MS,  "5s",             100, 120000,   CFG_AT(primary.connect_timeout), 1, NULL, "connect and greeting deadline; past it the primary counts as down" },
+	{ "primary_timeout",      CFG_MS,     "10s",            100, 600000,   CFG_AT(primary.timeout),        1, NULL, "deadline for each reply of the primary during a callout; past it the primary counts as down" },
+	{ "primary_probe_interval", CFG_MS,   "30s",            1000, 3600000, CFG_AT(primary.probe_interval), 1, NULL, "how often the primary's health is probed (connect, greeting, EHLO, QUIT); while it is down, every 5s at most" },
+	{ "callout_max_connections", CFG_UINT, "4",             1, 1000,       CFG_AT(primary.max_conns),      1, NULL, "concurrent callout connections to the primary (the cap that keeps a dictionary attack from flooding it)" },
+	{ "callout_max_queue",    CFG_UINT,   "100",            0, 100000,     CFG_AT(primary.max_queue),      1, NULL, "callouts waiting for a connection beyond the cap; more are tempfailed at once" },
+	{ "callout_idle_timeout", CFG_MS,     "30s",            100, 3600000,  CFG_AT(primary.idle_timeout),   1, NULL, "close an idle callout connection after this (keep below the primary's smtpd_timeout)" },
+	{ "callout_max_per_connection", CFG_UINT, "100",        1, 100000,     CFG_AT(primary.max_uses),       1, NULL, "callouts on one connection before it is renewed" },
+	{ "callout_max_rejects_per_connection", CFG_UINT, "8",  1, 1000,       CFG_AT(primary.max_rejects),    1, NULL, "5xx answers on one connection before it is renewed (Postfix slows down after smtpd_soft_error_limit = 10 errors)" },
+	{ "store",                CFG_STRING, "lmdb:/var/lib/mxguard", 0, 0,   CFG_AT(store.spec),             0, NULL, "where shared state lives (callout cache, rate counters, deferral memory, primary health): lmdb:/dir (embedded, survives restarts) or redis://host:port/db (several mxguard instances behind one MX name); used only by the rcpt, defer and ratelimit filters" },
+	{ "store_timeout",        CFG_MS,     "1s",             10, 60000,     CFG_AT(store.timeout_ms),       0, NULL, "deadline for each store operation (redis) and for connecting; a failure takes the check's error path (on_error), never reads as an answer" },
+	{ "store_lmdb_size",      CFG_SIZE,   "256m",           1048576, (uint64_t)1 << 40, CFG_AT(store.lmdb_size), 0, NULL, "LMDB map size: the most the state takes on disk and in memory; when full, expired entries are purged, then writes fail" },
+	{ "store_redis_prefix",   CFG_STRING, "mxg:",           0, 0,          CFG_AT(store.redis_prefix),     0, NULL, "prefix of every redis key mxguard writes" },
 	{ "backend_tls",          CFG_ENUM,   "no",             0, 0,          CFG_AT(backend_tls),            1, "no|may|encrypt", "STARTTLS to the backend: no, may (if offered), encrypt (required)" },
 	{ "backend_tls_ca_file",  CFG_PATH,   "",               0, 0,          CFG_AT(backend_tls_ca_file),    1, NULL, "CA bundle to verify the backend's certificate" },
 	{ "backend_tls_verify",   CFG_BOOL,   "no",             0, 0,          CFG_AT(backend_tls_verify),     1, NULL, "require a valid backend certificate (needs backend_tls_ca_file)" },
@@ -814,7 +829,12 @@ config_build(struct config *c, const struct cfg_file *f, struct cfg_errors *e)
 
 	if (e->count == before)
 		dns_config_check(c, top, e);
+	primary_conf_check(&c->primary, top, f->path, e);
+	store_conf_check(&c->store, top, f->path, e);
+
 	filter_chain_configure(c, f, e);
+	if (store_needed(c))
+		store_conf_check_dir(&c->store, top, f->path, e);
 	cfg_check_unused(top, e);
 	for (size_t i = 1; i < f->nblocks; i++) {
 		int named = 0;
@@ -862,6 +882,7 @@ static void
 config_free(struct config *c)
 {
 	filter_chain_free(c);
+	store_conf_clear(&c->store);
 	relay_domains_free(&c->relay);
 	table_free(&c->proxy_networks);
 	tls_ctx_free(c->tls_ctx);
@@ -887,6 +908,9 @@ config_reload_warnings(const struct config *o, const struct config *n)
 	if (o->workers != n->workers || o->worker_queue != n->worker_queue)
 		log_warn("reload: workers or worker_queue changed; restart to "
 		    "apply it");
+	if (!store_conf_same(&o->store, &n->store))
+		log_warn("reload: store settings changed; restart to apply "
+		    "them (the running store stays)");
 }
 
 const struct cfg_key *

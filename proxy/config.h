@@ -127,6 +127,38 @@ struct table;
 
 #define CONFIG_LISTEN_MAX	16
 
+/* The primary MX (primary.h) and its callouts (callout.h): the primary_*
+ * and callout_* keys. */
+struct primary_conf {
+	char		*primary;	/* host:port; "" = none */
+	struct sockaddr_storage addr;	/* from primary, by primary_conf_check */
+	socklen_t	 addrlen;
+	char		*helo;		/* "" = the hostname */
+	uint64_t	 connect_timeout;
+	uint64_t	 timeout;
+	uint64_t	 probe_interval;
+	uint64_t	 max_conns;
+	uint64_t	 max_queue;
+	uint64_t	 idle_timeout;
+	uint64_t	 max_uses;
+	uint64_t	 max_rejects;
+};
+
+/* Shared state (store.h): the store_* keys. */
+enum store_kind { STORE_LMDB = 0, STORE_REDIS };
+struct store_conf {
+	char		*spec;
+	uint64_t	 timeout_ms;
+	uint64_t	 lmdb_size;
+	char		*redis_prefix;
+	/* from spec, by store_conf_check(); owned */
+	enum store_kind	 kind;
+	char		*path;		/* LMDB directory */
+	char		*host;		/* Redis */
+	int		 port;
+	int		 db;
+};
+
 struct config {
 	int		 refs;
 	char		*path;
@@ -218,6 +250,10 @@ struct config {
 	int		 log_sink;
 	int		 log_level;
 	char		*syslog_facility;
+
+	/* the primary MX and shared state */
+	struct primary_conf primary;
+	struct store_conf store;
 
 	/* filters, in the order of the 'filters' key */
 	struct cfg_list	 filters;

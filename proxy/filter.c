@@ -175,6 +175,12 @@ filter_conf_of(struct filter_call *fc)
 	return fc->fr ? fc->fr->c->finst[fc->idx] : NULL;
 }
 
+struct event_base *
+filter_base(struct filter_call *fc)
+{
+	return fc->fr ? fc->fr->base : NULL;
+}
+
 struct filter_call *
 filter_call_hold(struct filter_call *fc)
 {
@@ -616,6 +622,7 @@ filter_chain_configure(struct config *c, const struct cfg_file *f,
 		}
 		fc = xcalloc(1, sizeof(*fc));
 		fc->ops = ops;
+		fc->cfg = c;
 		/* counters are per filter kind, stable across reloads */
 		for (size_t t = 0; filter_table[t] != NULL; t++)
 			if (filter_table[t] == ops)
@@ -642,6 +649,14 @@ filter_chain_start(struct config *c, struct err *err)
 			return -1;
 	}
 	return 0;
+}
+
+void
+filter_chain_tick(struct config *c)
+{
+	for (size_t i = 0; i < c->nfilters; i++)
+		if (c->finst[i]->ops->tick != NULL)
+			c->finst[i]->ops->tick(c->finst[i]);
 }
 
 void

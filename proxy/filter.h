@@ -106,6 +106,9 @@ struct filter_ops {
 	/* Loop thread, never blocks: 1 *v set, 0 pending, -1 error. */
 	int	(*check)(struct filter_call *, enum filter_stage,
 		    const struct txn_view *, struct verdict *v);
+	/* About once a second, on the loop, for the running config's
+	 * instances: housekeeping (files that changed). May be NULL. */
+	void	(*tick)(struct filter_conf *);
 };
 
 enum filter_on_error { ON_ERROR_TEMPFAIL = 0, ON_ERROR_ACCEPT };
@@ -113,6 +116,8 @@ enum filter_on_error { ON_ERROR_TEMPFAIL = 0, ON_ERROR_ACCEPT };
 /* One configured filter. Owned by its struct config. */
 struct filter_conf {
 	const struct filter_ops *ops;
+	const struct config *cfg;	/* the config this instance belongs to:
+					   configure() may read its top level */
 	unsigned	 index;		/* position in filter_table = counter slot */
 	/* keys common to every filter */
 	uint64_t	 timeout_ms;
@@ -126,6 +131,9 @@ struct filter_conf {
 /* The filter's state for this session (from txn_new), or NULL. */
 void	*filter_state(struct filter_call *fc);
 struct filter_conf *filter_conf_of(struct filter_call *fc);
+/* The loop, for a filter's own timers (a tarpit delay); NULL on a dead
+ * call. */
+struct event_base *filter_base(struct filter_call *fc);
 /*
  * Runs work(state, v) on a worker thread, then resumes the chain with *v.
  * The work function may only touch state (which must hold copies).
@@ -195,6 +203,8 @@ int	 filter_run_wants(const struct filter_run *fr, enum filter_stage stage);
 int	 filter_chain_configure(struct config *c, const struct cfg_file *f,
 	    struct cfg_errors *e);
 int	 filter_chain_start(struct config *c, struct err *err);
+/* Calls each instance's tick(); main does, once a second. */
+void	 filter_chain_tick(struct config *c);
 void	 filter_chain_free(struct config *c);
 void	 filter_print_keys(void);
 /* Names the per-filter counters; once at start. */

@@ -4,6 +4,10 @@
  * mxguard [-d] [-c FILE]   run in the foreground (containers, supervisors)
  * mxguard -t [-c FILE]     check FILE and every file it references
  * mxguard -k               print every configuration key with its default
+ * mxguard -F ADDR|@DOMAIN|'*' [-c FILE]
+ *                          flush the callout cache (in the configured
+ *                          store, LMDB or Redis) for one address, one
+ *                          domain (its catch-all verdict too) or all
  */
 #include "autoconf.h"
 
@@ -20,14 +24,18 @@
 #include <event2/thread.h>
 
 #include "backend.h"
+#include "callout.h"
 #include "config.h"
 #include "dns.h"
 #include "filter.h"
 #include "log.h"
+#include "primary.h"
+#include "rcptcache.h"
 #include "server.h"
 #include "session.h"
 #include "spool.h"
 #include "stats.h"
+#include "store.h"
 #include "tls.h"
 #include "util.h"
 #include "worker.h"
@@ -47,6 +55,8 @@ static struct {
 	struct event		*drain_ev;
 	struct event		*start_ev;
 	int			 started;
+	struct store		*store;
+	struct event		*tick_ev;
 } g;
 
 static void
@@ -55,6 +65,8 @@ usage(void)
 	fprintf(stderr, "usage: mxguard [-d] [-c config]\n"
 	    "       mxguard -t [-c config]   check the configuration\n"
 	    "       mxguard -k               list every key and its default\n"
+	    "       mxguard -F ADDR|@DOMAIN|'*' [-c config]\n"
+	    "                                flush the callout cache\n"
 	    "       mxguard -V               version\n");
 	exit(2);
 }
@@ -96,6 +108,31 @@ gauges(struct stats_gauges *gg)
 	gg->backend_conns = backend_open_count();
 	gg->spool_memory = spool_memory_in_use();
 	gg->backend_up = backend_health() == HEALTH_UP;
+	gg->primary_up = !primary_configured() ||
+	    primary_health() == PRIMARY_UNKNOWN ? -1 :
+	    primary_health() == PRIMARY_UP;
+	gg->primary_since = primary_since() / 1000;
+	gg->callout_conns = callout_conn_count();
+	gg->callout_queued = callout_queue_length();
+	gg->store_up = g.store == NULL ? -1 : store_is_up(g.store);
+}
+
+/* Opens the store when the config needs one and none is open. */
+static int
+open_store(const struct config *c)
+{
+	struct err err;
+
+	if (g.store != NULL || !store_needed(c))
+		return 0;
+	g.store = store_open(g.base, &c->store, &err);
+	if (g.store == NULL) {
+		log_err("%s", err.msg);
+		return -1;
+	}
+	store_global_set(g.store);
+	log_info("store %s opened", store_name(g.store));
+	return 0;
 }
 
 static void
@@ -129,6 +166,13 @@ on_reload(evutil_socket_t fd, short what, void *arg)
 		    "stays", nerr, nerr == 1 ? "" : "s");
 		return;
 	}
+	if (open_store(c) < 0) {
+		stats_inc(STAT_config_reload_fail);
+		log_err("reload failed: the store cannot be opened; the running "
+		    "configuration stays");
+		config_unref(&c);
+		return;
+	}
 	config_reload_warnings(g.cfg, c);
 	/* a new resolver only if its keys changed (the cache survives) */
 	if (dns_configure(c, &err) < 0) {
@@ -143,6 +187,7 @@ on_reload(evutil_socket_t fd, short what, void *arg)
 	g.cfg = c;
 	apply_logging(c);
 	backend_probe_start(g.base, c, NULL);
+	primary_start(g.base, c);
 	stats_inc(STAT_config_reload_ok);
 	log_info("reload: configuration loaded; new sessions use it");
 }
@@ -186,6 +231,12 @@ on_term(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	filter_chain_tick(g.cfg);
+}
+
+static void
 on_usr1(evutil_socket_t fd, short what, void *arg)
 {
 	struct stats_gauges gg;
@@ -194,19 +245,111 @@ on_usr1(evutil_socket_t fd, short what, void *arg)
 	stats_log(&gg);
 }
 
+struct flush_state {
+	int		 pending;
+	int		 failed;
+	uint64_t	 n;
+};
+
+static void
+flush_num(void *arg, enum store_rc rc, uint64_t n)
+{
+	struct flush_state *fs = arg;
+
+	fs->pending--;
+	if (rc == STORE_ERR)
+		fs->failed = 1;
+	fs->n += n;
+}
+
+static void
+flush_done(void *arg, enum store_rc rc)
+{
+	flush_num(arg, rc, rc == STORE_OK ? 1 : 0);
+}
+
+/*
+ * -F: deletes callout cache entries straight in the store (LMDB: a
+ * second process on the same environment; Redis: the same keys), so a
+ * running mxguard sees the change at its next lookup.
+ */
+static int
+flush_cache(const struct config *c, const char *target)
+{
+	struct flush_state fs = { 0, 0, 0 };
+	struct event_base *base;
+	struct store *st;
+	struct err err;
+	char key[RCPTCACHE_KEY_MAX];
+	uint64_t deadline;
+
+	base = event_base_new();
+	if (base == NULL) {
+		fprintf(stderr, "mxguard: cannot create an event loop\n");
+		return 1;
+	}
+	if ((st = store_open(base, &c->store, &err)) == NULL) {
+		fprintf(stderr, "mxguard: %s\n", err.msg);
+		event_base_free(base);
+		return 1;
+	}
+	/* Redis connects asynchronously: wait for it (bounded) */
+	deadline = now_ms() + c->store.timeout_ms + 100;
+	while (!store_is_up(st) && now_ms() < deadline)
+		event_base_loop(base, EVLOOP_ONCE);
+	if (strcmp(target, "*") == 0) {
+		fs.pending += 2;
+		store_del_prefix(st, "co:", flush_num, &fs);
+		store_del_prefix(st, "ca:", flush_num, &fs);
+	} else if (target[0] == '@' && target[1] != '\0' &&
+	    rcptcache_domain_prefix(target + 1, key, sizeof(key)) == 0) {
+		fs.pending++;
+		store_del_prefix(st, key, flush_num, &fs);
+		rcptcache_catchall_key(target + 1, key, sizeof(key));
+		fs.pending++;
+		store_del(st, key, flush_done, &fs);
+	} else if (target[0] != '@' &&
+	    rcptcache_addr_key(target, key, sizeof(key)) == 0) {
+		fs.pending++;
+		store_del(st, key, flush_done, &fs);
+	} else {
+		fprintf(stderr, "mxguard: -F wants user@domain, @domain or "
+		    "'*', not \"%s\"\n", target);
+		store_close(&st);
+		event_base_free(base);
+		return 2;
+	}
+	while (fs.pending > 0)
+		event_base_loop(base, EVLOOP_ONCE);
+	store_close(&st);
+	event_base_free(base);
+	if (fs.failed) {
+		fprintf(stderr, "mxguard: flushing %s in %s failed\n", target,
+		    c->store.spec);
+		return 1;
+	}
+	printf("flushed %s: %llu entr%s removed from %s\n", target,
+	    (unsigned long long)fs.n, fs.n == 1 ? "y" : "ies", c->store.spec);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct event *ev_hup, *ev_term, *ev_int, *ev_usr1;
 	struct err err;
 	int ch, check = 0, nerr = 0;
+	const char *flush = NULL;
 
 	g.path = DEFAULT_CONFIG;
 	log_init("mxguard");
-	while ((ch = getopt(argc, argv, "c:dktV")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dF:ktV")) != -1) {
 		switch (ch) {
 		case 'c':
 			g.path = optarg;
+			break;
+		case 'F':
+			flush = optarg;
 			break;
 		case 'd':
 			g.debug = 1;
@@ -239,6 +382,12 @@ main(int argc, char **argv)
 		config_unref(&g.cfg);
 		return 0;
 	}
+	if (flush != NULL) {
+		int rc = flush_cache(g.cfg, flush);
+
+		config_unref(&g.cfg);
+		return rc;
+	}
 	apply_logging(g.cfg);
 	raise_nofile();
 
@@ -267,6 +416,9 @@ main(int argc, char **argv)
 		log_err("%s", err.msg);
 		return 1;
 	}
+	if (open_store(g.cfg) < 0)
+		return 1;
+	primary_start(g.base, g.cfg);
 	ev_hup = evsignal_new(g.base, SIGHUP, on_reload, NULL);
 	ev_term = evsignal_new(g.base, SIGTERM, on_term, NULL);
 	ev_int = evsignal_new(g.base, SIGINT, on_term, NULL);
@@ -275,6 +427,12 @@ main(int argc, char **argv)
 	event_add(ev_term, NULL);
 	event_add(ev_int, NULL);
 	event_add(ev_usr1, NULL);
+	{
+		struct timeval one = { 1, 0 };
+
+		g.tick_ev = event_new(g.base, -1, EV_PERSIST, on_tick, NULL);
+		event_add(g.tick_ev, &one);
+	}
 
 	/* Greet only once the backend's capabilities are known (or after a
 	 * short wait), so the first EHLO replies are right. */
@@ -298,6 +456,8 @@ main(int argc, char **argv)
 		stats_log(&gg);
 	}
 	backend_probe_stop();
+	backend_pool_flush();
+	primary_stop();
 	server_free();
 	worker_pool_free(&g.pool);
 	dns_shutdown();
@@ -308,8 +468,10 @@ main(int argc, char **argv)
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_usr1);
+	event_free(g.tick_ev);
 	/* one loop pass so deferred frees run */
 	event_base_loop(g.base, EVLOOP_NONBLOCK);
+	store_close(&g.store);
 	config_unref(&g.cfg);
 	event_base_free(g.base);
 	return 0;

@@ -504,7 +504,13 @@ s_free_cb(evutil_socket_t fd, short what, void *arg)
 	if (s->next)
 		s->next->prev = s->prev;
 	nsessions--;
-	backend_release(&s->be);
+	/* A transaction still open at the backend (MAIL relayed, the client
+	 * gone without RSET or QUIT): that connection must not go back to
+	 * the pool, the next session's MAIL would get "503 nested MAIL". */
+	if (s->txn != NULL)
+		backend_close(&s->be);
+	else
+		backend_release(&s->be);
 	filter_run_free(&s->fr);
 	txn_free(&s->txn);
 	for (sl = s->head; sl; sl = n) {

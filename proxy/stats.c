@@ -99,6 +99,22 @@ stats_write_prometheus(FILE *f, const struct stats_gauges *g)
 		    (unsigned long long)g->sessions,
 		    (unsigned long long)g->backend_conns,
 		    (unsigned long long)g->spool_memory, g->backend_up);
+	if (g != NULL && g->primary_up >= -1)
+		fprintf(f, "# HELP mxguard_primary_up the primary MX: 1 up, 0 "
+		    "down, -1 unknown or none\n# TYPE mxguard_primary_up gauge\n"
+		    "mxguard_primary_up %d\n"
+		    "# HELP mxguard_primary_state_since_seconds when the primary "
+		    "state last changed (Unix time)\n"
+		    "# TYPE mxguard_primary_state_since_seconds gauge\n"
+		    "mxguard_primary_state_since_seconds %llu\n"
+		    "# TYPE mxguard_callout_connections gauge\n"
+		    "mxguard_callout_connections %llu\n"
+		    "# TYPE mxguard_callout_queued gauge\n"
+		    "mxguard_callout_queued %llu\n"
+		    "# TYPE mxguard_store_up gauge\nmxguard_store_up %d\n",
+		    g->primary_up, (unsigned long long)g->primary_since,
+		    (unsigned long long)g->callout_conns,
+		    (unsigned long long)g->callout_queued, g->store_up);
 }
 
 void
@@ -116,6 +132,14 @@ stats_log(const struct stats_gauges *g)
 		    (unsigned long long)g->sessions,
 		    (unsigned long long)g->backend_conns,
 		    (unsigned long long)g->spool_memory, g->backend_up);
+		if (k > 0 && (size_t)k < sizeof(line) - n)
+			n += (size_t)k;
+		k = snprintf(line + n, sizeof(line) - n, " primary_up=%d "
+		    "primary_since=%llu callout_conns=%llu callout_queued=%llu "
+		    "store_up=%d", g->primary_up,
+		    (unsigned long long)g->primary_since,
+		    (unsigned long long)g->callout_conns,
+		    (unsigned long long)g->callout_queued, g->store_up);
 		if (k > 0 && (size_t)k < sizeof(line) - n)
 			n += (size_t)k;
 	}

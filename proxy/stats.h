@@ -120,7 +120,57 @@
 	X(allowlist_client,		"sessions allowlisted by client address") \
 	X(allowlist_sender,		"transactions allowlisted by sender address or domain") \
 	X(config_reload_ok,		"configuration reloads that succeeded") \
-	X(config_reload_fail,		"configuration reloads refused (old configuration kept)")
+	X(config_reload_fail,		"configuration reloads refused (old configuration kept)") \
+	X(store_error,			"store operations that failed (the check's error policy applied)") \
+	X(store_timeout,		"store operations that timed out (redis)") \
+	X(store_reconnect,		"store connections lost (redis)") \
+	X(store_busy,			"store operations refused: too many in flight") \
+	X(store_purged,			"expired store entries purged (lmdb)") \
+	X(rcpt_map_valid,		"recipients found in a static recipient map") \
+	X(rcpt_map_unknown,		"recipients rejected: not in the static recipient maps") \
+	X(rcpt_map_reload_ok,		"recipient maps reloaded after a change") \
+	X(rcpt_map_reload_refused,	"recipient map changes refused (empty, unreadable or bad)") \
+	X(rcpt_cache_valid,		"recipients answered valid from the callout cache") \
+	X(rcpt_cache_invalid,		"recipients rejected from the callout cache") \
+	X(rcpt_cache_miss,		"callout cache misses") \
+	X(rcpt_catchall,		"recipients accepted because their domain is catch-all") \
+	X(rcpt_unverified_tempfail,	"recipients tempfailed: primary down and no cached answer") \
+	X(rcpt_unverified_accept,	"recipients accepted unverified: primary down and no cached answer") \
+	X(rcpt_callout_tempfail,	"recipients tempfailed: callout busy, 4xx or failed") \
+	X(rcpt_unchecked,		"recipients in domains with neither map nor callout") \
+	X(harvest_tarpit,		"invalid-recipient replies delayed (directory harvest)") \
+	X(harvest_disconnect,		"sessions closed for too many invalid recipients") \
+	X(harvest_ip_blocked,		"recipients refused: the client sent too many invalid recipients lately") \
+	X(callout_started,		"callouts sent to the primary") \
+	X(callout_valid,		"callouts: the primary accepted the recipient") \
+	X(callout_invalid,		"callouts: the primary rejected the recipient (5xx)") \
+	X(callout_tempfail,		"callouts: the primary answered 4xx") \
+	X(callout_down,			"callouts that could not reach the primary") \
+	X(callout_error,		"callouts that failed mid-dialogue (protocol, timeout)") \
+	X(callout_busy,			"callouts refused: concurrency cap and queue full") \
+	X(callout_coalesced,		"callouts answered by one already in flight for the same address") \
+	X(callout_refresh,		"positive cache entries refreshed in the background") \
+	X(callout_catchall_probe,	"catch-all probes (a random local part) sent") \
+	X(callout_conn_open,		"connections opened to the primary") \
+	X(callout_conn_reused,		"callouts on an already open connection") \
+	X(primary_probe_ok,		"primary health probes that succeeded") \
+	X(primary_probe_fail,		"primary health probes that failed") \
+	X(primary_went_down,		"primary transitions to down") \
+	X(primary_went_up,		"primary transitions to up") \
+	X(defer_deferred,		"transactions deferred: the primary is up (defer)") \
+	X(defer_retry_passed,		"transactions passed: a retry of a deferred one") \
+	X(defer_allowlisted,		"transactions passed: allowlisted network") \
+	X(rate_conn_ip,			"connections refused: per-IP connection rate") \
+	X(rate_conn_net,		"connections refused: per-network connection rate") \
+	X(rate_msg_ip,			"messages refused: per-IP message rate") \
+	X(rate_msg_net,			"messages refused: per-network message rate") \
+	X(rate_msg_sender_domain,	"messages refused: per-sender-domain message rate") \
+	X(rate_rcpt_ip,			"recipients refused: per-IP recipient rate") \
+	X(rate_rcpt_net,		"recipients refused: per-network recipient rate") \
+	X(rate_rcpt_sender_domain,	"recipients refused: per-sender-domain recipient rate") \
+	X(rate_rcpt_domain,		"recipients refused: per-recipient-domain recipient rate") \
+	X(rate_msg_rcpt_domain,		"recipients refused: per-recipient-domain message rate") \
+	X(rate_outage_cap,		"recipients refused: outage cap per recipient domain reached")
 
 enum stat_id {
 #define STATS_ENUM(name, help) STAT_##name,
@@ -150,6 +200,11 @@ struct stats_gauges {
 	uint64_t backend_conns;
 	uint64_t spool_memory;
 	int	 backend_up;
+	int	 primary_up;		/* -1: no primary configured, or unknown */
+	uint64_t primary_since;		/* wall clock seconds of the last change */
+	uint64_t callout_conns;
+	uint64_t callout_queued;
+	int	 store_up;		/* -1: no store */
 };
 /* Prometheus text exposition; one "mxguard_<name>_total" per counter. */
 void	 stats_write_prometheus(FILE *f, const struct stats_gauges *g);

@@ -5,8 +5,8 @@ set -e
 PKGS="autoconf automake pkgconf make gcc clang libclang-rt-14-dev
  libevent-dev libssl-dev libpcre2-dev libunbound-dev libspf2-dev
  liblmdb-dev libhiredis-dev libcmocka-dev
- postfix postfix-policyd-spf-python swaks nsd redis-server bind9-dnsutils
- openssl ca-certificates
+ postfix postfix-policyd-spf-python swaks nsd redis-server redis-tools
+ bind9-dnsutils openssl ca-certificates
  python3 procps psmisc iproute2 util-linux time git
  libnet-ssleay-perl libio-socket-ssl-perl"
 if [ "${1:-}" = "--print" ]; then

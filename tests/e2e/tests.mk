@@ -2,7 +2,7 @@
 # this file). Each is independent: tests/e2e/lib.sh gives it a private
 # directory and free ports. Helpers (not tests): lib.sh, smtpraw.py,
 # sinkmsg.py, stallsink.py, mkmsg.py, smuggle.sh, hostile.py, hostile_lib.sh,
-# dnslib.sh, dnsraw.py. One line per test, so lists merge cleanly.
+# dnslib.sh, dnsraw.py, rcptlib.sh, rcpt_smtp.py, fake_primary.py. One line per test, so lists merge cleanly.
 E2E_TESTS =
 E2E_TESTS += tests/e2e/t_relay_delivery_bytes.sh
 E2E_TESTS += tests/e2e/t_relay_dot_lines.sh
@@ -65,3 +65,12 @@ E2E_TESTS += tests/e2e/t_hostile_tls_stall.sh
 E2E_TESTS += tests/e2e/t_hostile_conn_flood.sh
 E2E_TESTS += tests/e2e/t_scale_10k_idle.sh
 E2E_TESTS += tests/e2e/t_scale_fd_limit.sh
+E2E_TESTS += tests/e2e/t_rcpt_callout_primary.sh
+E2E_TESTS += tests/e2e/t_rcpt_static_maps.sh
+E2E_TESTS += tests/e2e/t_rcpt_open_relay.sh
+E2E_TESTS += tests/e2e/t_rcpt_redis_shared.sh
+E2E_TESTS += tests/e2e/t_rcpt_defer.sh
+E2E_TESTS += tests/e2e/t_rcpt_ratelimit.sh
+E2E_TESTS += tests/e2e/t_rcpt_harvest.sh
+E2E_TESTS += tests/e2e/t_rcpt_callout_cap.sh
+E2E_TESTS += tests/e2e/t_rcpt_pool_open_txn.sh

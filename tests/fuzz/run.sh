@@ -27,9 +27,10 @@ cflags="-g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 # the pure modules; config.c needs the filter/TLS link stubs
 pure="proxy/smtp_cmd.c proxy/smtp_reply.c proxy/data.c proxy/ehlo.c \
 proxy/config.c proxy/table.c proxy/relay.c proxy/util.c proxy/log.c \
-proxy/stats.c proxy/proxy_proto.c"
+proxy/stats.c proxy/proxy_proto.c proxy/stateconf.c proxy/rcptcache.c \
+proxy/rcptmap.c"
 targets="fuzz_smtp_cmd fuzz_smtp_reply fuzz_data fuzz_config fuzz_table \
-fuzz_proxy_proto"
+fuzz_proxy_proto fuzz_rcptcache fuzz_rcptmap"
 
 case $secs in
 ''|*[!0-9]*) echo "usage: $0 [seconds-per-target]" >&2; exit 2 ;;
