@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 #include "relay.h"
@@ -208,6 +209,10 @@ relay_rcpt_ok(const struct relay_domains *r, const char *addr,
 	}
 	at = strrchr(addr, '@');
 	if (at == NULL) {
+		/* RFC 5321 4.5.1: <Postmaster> without a domain must be
+		 * accepted; the backup's own postmaster gets it */
+		if (strcasecmp(addr, "postmaster") == 0)
+			return 0;
 		*why = "no domain";
 		return -1;
 	}

@@ -665,8 +665,12 @@ session_timeout(struct session *s, int reading)
 		/* best effort: the client may be gone; no reply is owed
 		 * before this one, or we would not be reading */
 		char buf[256];
-		size_t n = reply_format(buf, sizeof(buf), 421, "4.4.2",
-		    "Error: timeout exceeded");
+		char text[300];
+		size_t n;
+
+		str_fmt(text, sizeof(text), "%s Error: timeout exceeded",
+		    s->cfg->hostname);
+		n = reply_format(buf, sizeof(buf), 421, "4.4.2", text);
 
 		bufferevent_disable(s->bev, EV_READ);
 		wire_write(s->bev, buf, n);

@@ -252,9 +252,17 @@ parse_path(char *p, struct cmd *c, int allow_empty, char **rest)
 		if (ch >= 0x80)
 			c->has_8bit = 1;
 		if (quoted) {
-			if (ch == '\\' && q + 1 < end)
-				q++;
-			else if (ch == '"')
+			if (ch == '\\' && q + 1 < end) {
+				/* the escaped byte is checked like any other */
+				unsigned char e = (unsigned char)*++q;
+
+				if (e < 0x20 || e == 0x7f) {
+					c->syntax = "control character in address";
+					return CMD_SYNTAX;
+				}
+				if (e >= 0x80)
+					c->has_8bit = 1;
+			} else if (ch == '"')
 				quoted = 0;
 			continue;
 		}

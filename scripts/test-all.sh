@@ -76,8 +76,8 @@ for phase in $PHASES; do
 		if [ -x tests/fuzz/run.sh ] || [ -f tests/fuzz/run.sh ]; then
 			out=$(bash tests/fuzz/run.sh "${FUZZ_SECONDS:-15}" 2>&1)
 			echo "$out" | tail -20
-			p=$(echo "$out" | grep -c '^PASS')
-			f=$(echo "$out" | grep -c '^FAIL')
+			p=$(echo "$out" | grep -c '^fuzz_[a-z0-9_]*: ok')
+			f=$(echo "$out" | grep -c '^fuzz_[a-z0-9_]*: .*FAILED')
 			passed=$((passed + p)); failed=$((failed + f))
 			note "fuzzing: $p passed, $f failed"
 		fi ;;

@@ -19,8 +19,7 @@ other.example!user@example.test
 user@[127.0.0.1]
 user@example.test.other.example
 user@notexample.test
-user@sub.example.test
-postmaster'
+user@sub.example.test'
 
 steps=()
 n=0

@@ -2,8 +2,8 @@
 # run.sh [seconds-per-target] - build and run every libFuzzer target.
 #
 # Each tests/fuzz/fuzz_<name>.c is built with clang (libFuzzer, ASan,
-# UBSan, no recovery) straight from the pure modules it needs plus
-# stubs.c, into tests/fuzz/build/. Then, per target:
+# UBSan, no recovery) against every proxy/ and filters/ object (instrumented
+# once, build/lib/), into tests/fuzz/build/. Then, per target:
 #   1. every file in tests/fuzz/regressions/<target>/ is replayed once;
 #   2. the target runs for the given seconds (default 20) on a work copy
 #      of its seeds, tests/fuzz/corpus-work/<target>/ (not committed; it
@@ -24,13 +24,30 @@ regr=$here/regressions
 cflags="-g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 -fno-sanitize-recover=all -Wall -Wextra -Wno-unused-parameter \
 -I$top/proxy"
-# the pure modules; config.c needs the filter/TLS link stubs
-pure="proxy/smtp_cmd.c proxy/smtp_reply.c proxy/data.c proxy/ehlo.c \
-proxy/config.c proxy/table.c proxy/relay.c proxy/util.c proxy/log.c \
-proxy/stats.c proxy/proxy_proto.c proxy/stateconf.c proxy/rcptcache.c \
-proxy/rcptmap.c"
 targets="fuzz_smtp_cmd fuzz_smtp_reply fuzz_data fuzz_config fuzz_table \
 fuzz_proxy_proto fuzz_rcptcache fuzz_rcptmap"
+full_targets="fuzz_dnsbl_sites fuzz_spf_record fuzz_spf_layer"
+pkgs="libevent libevent_openssl libevent_pthreads libssl libcrypto \
+libunbound lmdb hiredis"
+
+# Every target links the whole library (config.c reaches the resolver and
+# the store), built once with coverage into build/lib/.
+build_full_objs() {
+	[ -n "${full_objs:-}" ] && return 0
+	mkdir -p "$build/lib"
+	full_objs=""
+	for f in "$top"/proxy/*.c "$top"/filters/*.c; do
+		case $f in */main.c) continue ;; esac
+		o=$build/lib/$(basename "$(dirname "$f")")_$(basename "$f" .c).o
+		if [ ! -f "$o" ] || [ "$f" -nt "$o" ]; then
+			# shellcheck disable=SC2046
+			$cc $(echo "$cflags" | sed 's/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,/') \
+			    $(pkg-config --cflags $pkgs) -I"$top" -c "$f" -o "$o" ||
+			    return 1
+		fi
+		full_objs="$full_objs $o"
+	done
+}
 
 case $secs in
 ''|*[!0-9]*) echo "usage: $0 [seconds-per-target]" >&2; exit 2 ;;
@@ -42,16 +59,16 @@ fi
 mkdir -p "$build" "$work"
 failed=0
 
-for t in $targets; do
+for t in $targets $full_targets; do
 	log=$build/$t.log
 	: >"$log"
-	srcs=""
-	for f in $pure; do
-		srcs="$srcs $top/$f"
-	done
-	# shellcheck disable=SC2086
-	if ! $cc $cflags -o "$build/$t" "$here/$t.c" $srcs "$here/stubs.c" \
-	    >>"$log" 2>&1; then
+	# shellcheck disable=SC2046,SC2086
+	build_full_objs >>"$log" 2>&1 &&
+	    $cc $cflags $(pkg-config --cflags $pkgs) -I"$top" \
+	    -o "$build/$t" "$here/$t.c" $full_objs \
+	    $(pkg-config --libs $pkgs) -lspf2 -lresolv -pthread \
+	    >>"$log" 2>&1
+	if [ $? -ne 0 ]; then
 		echo "$t: BUILD FAILED (see $log)"
 		failed=1
 		continue

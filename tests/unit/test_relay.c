@@ -209,7 +209,8 @@ test_relay_rcpt_ok(void **state)
 		{ "@a.test,@b.test:u@example.org", "source route" },
 		{ "@example.org", "source route" },
 		/* no domain */
-		{ "postmaster", "no domain" },
+		{ "Postmaster", NULL },		/* RFC 5321 4.5.1 */
+		{ "postmaster", NULL },
 		{ "u", "no domain" },
 		{ "", "no domain" },
 	};

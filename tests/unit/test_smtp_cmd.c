@@ -130,6 +130,11 @@ static const struct cmd_case cases[] = {
 	    "RCPT <u@b\xc3\xbc" "cher.example> 8bit"),
 	OK("MAIL FROM:<\"\xc3\xa9\"@example.test>\r\n",
 	    "MAIL <\"\xc3\xa9\"@example.test> 8bit"),
+	/* an escaped byte in a quoted local part is checked too (fuzz find) */
+	OK("MAIL FROM:<\"a\\\xc5\"@example.test>\r\n",
+	    "MAIL <\"a\\\xc5\"@example.test> 8bit"),
+	SYN("MAIL FROM:<\"a\\\x01\"@example.test>\r\n",
+	    "control character in address"),
 	/*
 	 * Several '@' outside quotes: the last one splits. The parser lets it
 	 * through; relay_rcpt_ok() refuses it as routing (test_relay.c).
