@@ -209,10 +209,11 @@ relay_rcpt_ok(const struct relay_domains *r, const char *addr,
 	}
 	at = strrchr(addr, '@');
 	if (at == NULL) {
-		/* RFC 5321 4.5.1: <Postmaster> without a domain must be
-		 * accepted; the backup's own postmaster gets it */
-		if (strcasecmp(addr, "postmaster") == 0)
-			return 0;
+		/*
+		 * Also <Postmaster>, which RFC 5321 4.5.1 says to accept: a
+		 * backup MX has no local postmaster, and relaying it makes
+		 * the backup bounce it (t_rcpt_open_relay saw exactly that).
+		 */
 		*why = "no domain";
 		return -1;
 	}

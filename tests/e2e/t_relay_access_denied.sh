@@ -19,7 +19,8 @@ other.example!user@example.test
 user@[127.0.0.1]
 user@example.test.other.example
 user@notexample.test
-user@sub.example.test'
+user@sub.example.test
+postmaster'
 
 steps=()
 n=0
