@@ -3,7 +3,7 @@
 # Usage: sh scripts/deps.sh [--print]   (installs them unless --print)
 set -e
 PKGS="autoconf automake pkgconf make gcc clang libclang-rt-14-dev
- libevent-dev libssl-dev libpcre2-dev libunbound-dev libspf2-dev
+ libevent-dev libssl-dev libpcre2-dev libunbound-dev nettle-dev libspf2-dev
  liblmdb-dev libhiredis-dev libcmocka-dev
  postfix postfix-policyd-spf-python swaks nsd redis-server redis-tools
  bind9-dnsutils openssl ca-certificates
