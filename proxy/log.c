@@ -2,6 +2,7 @@
  * log.c - log sink and quoting.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,51 @@ static const struct {
 	{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
 	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
 };
+
+/*
+ * Batching: on the loop thread, lines collect in a buffer written once per
+ * loop pass (three lines a message made three write(2)s). Errors, other
+ * threads and a full buffer write at once.
+ */
+#define BATCH_MAX	(64u << 10)
+static char		 batch[BATCH_MAX];
+static size_t		 batch_len;
+static int		 batch_on;
+static pthread_t	 batch_thread;
+static void		(*batch_schedule)(void);
+
+static void
+write_all(const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(STDERR_FILENO, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+void
+log_batch(void (*schedule)(void))
+{
+	log_flush();
+	batch_schedule = schedule;
+	batch_thread = pthread_self();
+	batch_on = schedule != NULL;
+}
+
+void
+log_flush(void)
+{
+	if (batch_len > 0) {
+		write_all(batch, batch_len);
+		batch_len = 0;
+	}
+}
 
 static void log_v(enum log_level lvl, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
@@ -124,9 +170,21 @@ log_v(enum log_level lvl, const char *fmt, va_list ap)
 	if (n > sizeof(line) - 2)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
-	/* One write per line, so lines from threads never interleave. */
-	while (write(STDERR_FILENO, line, n) < 0 && errno == EINTR)
-		;
+	if (batch_on && lvl > LOG_LVL_ERR &&
+	    pthread_equal(pthread_self(), batch_thread)) {
+		if (batch_len + n > sizeof(batch))
+			log_flush();
+		if (batch_len == 0)
+			batch_schedule();
+		memcpy(batch + batch_len, line, n);
+		batch_len += n;
+		return;
+	}
+	/* Errors go out at once, after what is batched (order kept); other
+	 * threads write one line per write(2), never interleaved. */
+	if (pthread_equal(pthread_self(), batch_thread))
+		log_flush();
+	write_all(line, n);
 }
 
 char *

@@ -20,6 +20,13 @@ enum log_sink { LOG_SINK_STDERR = 0, LOG_SINK_SYSLOG };
 #define LOG_QUOTE_MAX	256
 
 void	log_init(const char *ident);
+/*
+ * Batches the loop thread's stderr lines: schedule() is called when the
+ * first line of a batch is kept, and must make the loop call log_flush()
+ * before it waits again. NULL turns batching off (after a flush).
+ */
+void	log_batch(void (*schedule)(void));
+void	log_flush(void);
 /* Switches sink and level; syslog facility name as in syslog.conf ("mail"). */
 int	log_configure(enum log_sink sink, enum log_level level,
 	    const char *facility);

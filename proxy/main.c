@@ -236,6 +236,21 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	filter_chain_tick(g.cfg);
 }
 
+static struct event *log_ev;
+
+static void
+on_log_flush(evutil_socket_t fd, short what, void *arg)
+{
+	log_flush();
+}
+
+/* A loop pass's log lines go out together, after its callbacks ran. */
+static void
+log_schedule(void)
+{
+	event_active(log_ev, 0, 0);
+}
+
 static void
 on_usr1(evutil_socket_t fd, short what, void *arg)
 {
@@ -391,16 +406,7 @@ main(int argc, char **argv)
 	apply_logging(g.cfg);
 	raise_nofile();
 
-	{
-		struct event_config *ec = event_config_new();
-
-		/* Batch epoll_ctl calls: libevent otherwise makes one each
-		 * time a bufferevent switches between reading and writing,
-		 * which is most of mxguard's system calls per message. */
-		event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-		g.base = event_base_new_with_config(ec);
-		event_config_free(ec);
-	}
+	g.base = event_base_new();
 	if (g.base == NULL) {
 		log_err("cannot create the event loop");
 		return 1;
@@ -410,6 +416,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	dns_attach(g.base);
+	log_ev = event_new(g.base, -1, 0, on_log_flush, NULL);
+	log_batch(log_schedule);
 	g.pool = worker_pool_new(g.base, (unsigned)g.cfg->workers,
 	    g.cfg->worker_queue);
 	if (server_listen(g.base, g.cfg, g.pool, &err) < 0) {
@@ -447,6 +455,7 @@ main(int argc, char **argv)
 	    PACKAGE_VERSION, g.cfg->backend, g.cfg->nfilters);
 
 	event_base_dispatch(g.base);
+	log_flush();
 
 	log_info("mxguard stopped");
 	{
@@ -473,6 +482,8 @@ main(int argc, char **argv)
 	event_base_loop(g.base, EVLOOP_NONBLOCK);
 	store_close(&g.store);
 	config_unref(&g.cfg);
+	log_batch(NULL);
+	event_free(log_ev);
 	event_base_free(g.base);
 	return 0;
 }

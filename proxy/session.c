@@ -445,9 +445,10 @@ linger_check(evutil_socket_t fd, short what, void *arg)
 		 * Closing a socket with unread input makes the kernel send
 		 * RST, which can destroy replies the client has not read yet
 		 * (a pipelining client cut off by a 421). Shut down writing,
-		 * drop what still comes for a moment, then close.
+		 * drop what still comes for a moment, then close. Not after
+		 * the client's own QUIT: nothing may follow it.
 		 */
-		if (!s->lingering && !output_pending(s) &&
+		if (!s->lingering && !output_pending(s) && !s->quit &&
 		    bufferevent_get_underlying(s->bev) == NULL && !s->eof &&
 		    now_ms() < s->linger_until) {
 			struct timeval lt = { 2, 0 };

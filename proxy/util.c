@@ -21,6 +21,7 @@ static void
 oom(size_t n)
 {
 	log_err("out of memory allocating %zu bytes", n);
+	log_flush();
 	abort();
 }
 
@@ -74,6 +75,7 @@ void
 util_assert_fail(const char *cond, const char *file, int line)
 {
 	log_err("%s:%d: assertion failed: %s", file, line, cond);
+	log_flush();
 	abort();
 }
 
