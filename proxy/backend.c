@@ -77,6 +77,7 @@ struct backend {
 	unsigned		 uses;
 	const char		*where;
 	int			 connect_failed;
+	int			 streaming;	/* between stream_begin and _end */
 	/* the real client, for XCLIENT or a PROXY header */
 	int			 have_client;
 	struct sockaddr_storage	 caddr, clocal;
@@ -269,7 +270,7 @@ backend_close(struct backend **bp)
 	if (b->dead)
 		return;
 	if (b->state == B_READY && b->bev != NULL && b->wait_head == NULL &&
-	    b->out_head == NULL && b->msg == NULL) {
+	    b->out_head == NULL && b->msg == NULL && !b->streaming) {
 		b_quit(b);
 		return;
 	}
@@ -287,7 +288,7 @@ backend_release(struct backend **bp)
 	*bp = NULL;
 	c = b->cfg;
 	if (b->dead || b->state != B_READY || b->wait_head != NULL ||
-	    b->out_head != NULL || b->msg != NULL ||
+	    b->out_head != NULL || b->msg != NULL || b->streaming ||
 	    c->backend_client_info != CLIENT_INFO_NONE ||
 	    pool_count >= c->backend_pool_max) {
 		backend_close(&b);
@@ -418,7 +419,7 @@ b_pump(struct backend *b)
 	size_t n = 0;
 
 	/* a pipelined group goes out in one write */
-	while (b->out_head != NULL && b->msg == NULL &&
+	while (b->out_head != NULL && b->msg == NULL && !b->streaming &&
 	    (pipelining || b->wait_head == NULL)) {
 		struct bcmd *c = pop(&b->out_head, &b->out_tail);
 
@@ -450,6 +451,23 @@ b_arm(struct backend *b)
 
 	if (b->state != B_READY)
 		return;
+	if (b->streaming && b->wait_head == NULL) {
+		/*
+		 * The client sets the pace: no deadline while everything
+		 * given is written; bytes still queued must be taken within
+		 * backend_timeout, counted from when the queue last emptied.
+		 */
+		if (evbuffer_get_length(bufferevent_get_output(b->bev)) == 0) {
+			evtimer_del(b->timer);
+			b->tkind = T_NONE;
+			return;
+		}
+		if (b->tkind == T_REPLY && evtimer_pending(b->timer, NULL))
+			return;
+		ms = b->cfg->backend_timeout;
+		b->tkind = T_REPLY;
+		goto add;
+	}
 	if (b->wait_head != NULL || b->msg != NULL) {
 		ms = b->wait_head != NULL && b->wait_head->line == NULL ?
 		    b->cfg->backend_data_timeout : b->cfg->backend_timeout;
@@ -458,6 +476,7 @@ b_arm(struct backend *b)
 		ms = b->cfg->backend_idle_timeout;
 		b->tkind = T_IDLE;
 	}
+add:
 	{
 		struct timeval tv = { (time_t)(ms / 1000),
 		    (suseconds_t)(ms % 1000) * 1000 };
@@ -477,7 +496,7 @@ backend_message(struct backend *b, const char *prefix, size_t prefixlen,
 	char *tmp;
 	size_t n;
 
-	if (b->dead || b->state != B_READY || b->msg != NULL)
+	if (b->dead || b->state != B_READY || b->msg != NULL || b->streaming)
 		return -1;
 	c = xcalloc(1, sizeof(*c));
 	c->cb = cb;
@@ -580,6 +599,70 @@ b_write(struct bufferevent *bev, void *arg)
 		if (b->state == B_READY)
 			b_arm(b);	/* progress: the deadline starts anew */
 	}
+	if (b->streaming && !b->dead &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		b_arm(b);	/* all taken: no deadline now */
+		if (b->own.drained != NULL)
+			b->own.drained(b->own.owner, b);
+	}
+}
+
+int
+backend_stream_begin(struct backend *b, const char *prefix, size_t prefixlen)
+{
+	if (b->dead || b->state != B_READY || b->msg != NULL || b->streaming ||
+	    b->wait_head != NULL || b->out_head != NULL)
+		return -1;
+	data_stuff_init(&b->stuff);
+	b->streaming = 1;
+	b->where = "streaming the message";
+	b_arm(b);
+	backend_stream_data(b, prefix, prefixlen);
+	return 0;
+}
+
+void
+backend_stream_data(struct backend *b, const char *data, size_t len)
+{
+	char stack[8192], *tmp;
+	size_t n;
+
+	if (len == 0 || b->dead || !b->streaming)
+		return;
+	tmp = 2 * len <= sizeof(stack) ? stack : xmalloc(2 * len);
+	n = data_stuff(&b->stuff, data, len, tmp);
+	wire_write(b->bev, tmp, n);
+	if (tmp != stack)
+		free(tmp);
+	b_arm(b);	/* bytes queued: their deadline starts if not running */
+}
+
+int
+backend_stream_end(struct backend *b, backend_reply_fn cb, void *arg)
+{
+	struct bcmd *c;
+	char end[5];
+	size_t k;
+
+	if (b->dead || !b->streaming)
+		return -1;
+	k = data_stuff_end(&b->stuff, end);
+	wire_write(b->bev, end, k);
+	b->streaming = 0;
+	c = xcalloc(1, sizeof(*c));
+	c->cb = cb;
+	c->arg = arg;
+	push(&b->wait_head, &b->wait_tail, c);
+	b->where = "waiting for the reply to the message";
+	b_arm(b);
+	return 0;
+}
+
+size_t
+backend_stream_pending(const struct backend *b)
+{
+	return b->bev != NULL ?
+	    evbuffer_get_length(bufferevent_get_output(b->bev)) : 0;
 }
 
 static void
@@ -1097,6 +1180,7 @@ b_fail(struct backend *b, enum backend_fail f, const char *why)
 	if (!b->was_ready)
 		f = BACKEND_UNAVAILABLE;
 	log_debug("%s backend failed (%s): %s", b->sid, b->where, why);
+	b->streaming = 0;
 	if (b->msg_cmd != NULL) {
 		push(&b->wait_head, &b->wait_tail, b->msg_cmd);
 		b->msg_cmd = NULL;
@@ -1124,7 +1208,8 @@ backend_is_ready(const struct backend *b)
 int
 backend_is_idle(const struct backend *b)
 {
-	return b->wait_head == NULL && b->out_head == NULL && b->msg == NULL;
+	return b->wait_head == NULL && b->out_head == NULL && b->msg == NULL &&
+	    !b->streaming;
 }
 
 const struct ehlo_caps *
@@ -1243,7 +1328,7 @@ static void
 probe_run(evutil_socket_t fd, short what, void *arg)
 {
 	static const struct backend_owner own = {
-		NULL, probe_ready, probe_closed
+		.owner = NULL, .ready = probe_ready, .closed = probe_closed
 	};
 
 	if (probe.conn != NULL)

@@ -39,6 +39,8 @@ typedef void (*backend_reply_fn)(void *owner, void *arg,
 
 struct backend_owner {
 	void	*owner;
+	/* A streamed message's bytes have all been written; may be NULL. */
+	void	(*drained)(void *owner, struct backend *b);
 	/* Handshake done; may be NULL. */
 	void	(*ready)(void *owner, struct backend *b);
 	/* Connection gone (after every pending callback); may be NULL. */
@@ -97,6 +99,19 @@ int	 backend_cmd(struct backend *b, const char *line, size_t len,
 int	 backend_message(struct backend *b, const char *prefix,
 	    size_t prefixlen, const struct spool *sp, backend_reply_fn cb,
 	    void *arg);
+/*
+ * Streaming (no filter needs the whole message): after 354, the prefix and
+ * the message's bytes go out as they come, dot-stuffed; the final dot only
+ * with backend_stream_end(), whose reply cb gets (backend_data_timeout).
+ * Until then no deadline runs here: the client sets the pace, and the
+ * backend's own timeout ends a stalled stream. backend_stream_pending()
+ * tells how much is queued (for backpressure); drained() says it is gone.
+ */
+int	 backend_stream_begin(struct backend *b, const char *prefix,
+	    size_t prefixlen);
+void	 backend_stream_data(struct backend *b, const char *data, size_t len);
+int	 backend_stream_end(struct backend *b, backend_reply_fn cb, void *arg);
+size_t	 backend_stream_pending(const struct backend *b);
 int	 backend_is_ready(const struct backend *b);
 /* No command in flight or queued. */
 int	 backend_is_idle(const struct backend *b);

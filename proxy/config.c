@@ -76,6 +76,7 @@ static const struct cfg_key core_keys[] = {
 	{ "spool_memory_total",   CFG_SIZE,   "256m",           0, (uint64_t)1 << 40, CFG_AT(spool_memory_total), 1, NULL, "memory all spools together may use; beyond it messages go to files" },
 	{ "spool_dir",            CFG_STRING, "/tmp",           0, 0,          CFG_AT(spool_dir),              1, NULL, "directory for temporary spool files (unlinked at once)" },
 	{ "bare_newline",         CFG_ENUM,   "reject",         0, 0,          CFG_AT(bare_newline),           1, "reject|normalize", "bare CR or LF in DATA (SMTP smuggling): reject with 550 5.6.0, or normalize to CRLF" },
+	{ "stream_unfiltered",    CFG_BOOL,   "yes",            0, 0,          CFG_AT(stream_unfiltered),      1, NULL, "when no filter needs the message (headers, body, end of message), pass it to the backend as it arrives instead of spooling it first; the final dot still waits for the end-of-data checks" },
 	{ "received_header",      CFG_BOOL,   "yes",            0, 0,          CFG_AT(received_header),        1, NULL, "prepend mxguard's own Received: header" },
 	{ "smtputf8",             CFG_BOOL,   "yes",            0, 0,          CFG_AT(smtputf8),               1, NULL, "offer SMTPUTF8 when the backend does" },
 	{ "chunking",             CFG_BOOL,   "yes",            0, 0,          CFG_AT(chunking),               1, NULL, "offer CHUNKING (BDAT, RFC 3030); chunks go to the backend as DATA. BINARYMIME is never offered" },

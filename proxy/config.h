@@ -214,6 +214,7 @@ struct config {
 	char		*spool_dir;
 	int		 bare_newline;
 	int		 received_header;
+	int		 stream_unfiltered;
 	int		 smtputf8;
 	int		 dsn;
 	int		 chunking;

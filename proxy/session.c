@@ -52,6 +52,8 @@
 #define BODY_CHUNK		65536
 #define HELO_MAX		255
 #define REPLY_BUF		2048
+#define PREFIX_MAX		16384		/* headers we add */
+#define STREAM_PENDING_MAX	(256u << 10)	/* backend behind: pause */
 
 enum sstate {
 	ST_PROXY = 0,		/* waiting for a load balancer's PROXY header */
@@ -102,6 +104,8 @@ struct txn {
 	size_t		 npending;	/* ... whose replies are due */
 	int		 smtputf8;
 	int		 data_started;	/* the backend said 354 */
+	int		 stream;	/* bytes go to the backend as they come */
+	uint64_t	 size;		/* message bytes kept (spooled/streamed) */
 	int		 bdat;		/* the message comes in BDAT chunks */
 	int		 backend_lost;
 	char		 lost_why[120];
@@ -146,6 +150,7 @@ struct session {
 	int		 draining;
 	int		 in_process;	/* session_process() is on the stack */
 	int		 fatal;		/* a closing reply is queued: read no more */
+	int		 stream_paused;	/* the backend is behind: reading waits */
 	const char	*close_reason;
 	struct slot	*head, *tail;
 	struct txn	*txn;
@@ -258,6 +263,10 @@ static void	 bw_dequeue(struct session *s);
 static void	 bw_enqueue(struct session *s);
 static void	 eom_continue(struct session *s);
 static void	 eom_send(struct session *s);
+static size_t	 build_prefix(struct session *s, char *prefix, size_t size);
+static void	 txn_store(struct session *s, const char *out, size_t outlen);
+static void	 stream_start(struct session *s);
+static void	 be_drained(void *owner, struct backend *b);
 static void	 starttls_switch(struct session *s);
 static void	 be_closed(void *owner, struct backend *b,
 		    enum backend_fail fail, const char *why);
@@ -1015,7 +1024,7 @@ decision(struct session *s, const char *verdict, const char *by,
 	    "ms=%llu", s->id, verdict, by, filter_stage_name(stage), code,
 	    enh && enh[0] ? enh : "-", qreason, s->client_addr,
 	    s->helo ? qhelo : "", t ? "<" : "-", t ? qfrom : "", t ? ">" : "",
-	    to, (unsigned long long)(t && t->spool ? spool_size(t->spool) : 0),
+	    to, (unsigned long long)(t ? t->size : 0),
 	    (unsigned long long)(now_ms() - (t ? t->start_ms : s->start_ms)));
 }
 
@@ -1048,7 +1057,7 @@ view_fill(struct session *s, struct txn_view *tv)
 		tv->nrcpts = s->txn->nrcpts;
 		tv->rcpts = (const char *const *)s->txn->rcpts;
 		tv->spool = s->txn->spool;
-		tv->size = s->txn->spool ? spool_size(s->txn->spool) : 0;
+		tv->size = s->txn->size;
 	}
 }
 
@@ -1920,6 +1929,7 @@ be_owner(struct session *s)
 	static struct backend_owner o;
 
 	o.owner = s;
+	o.drained = be_drained;
 	o.ready = be_ready;
 	o.closed = be_closed;
 	return &o;
@@ -1934,6 +1944,11 @@ be_closed(void *owner, struct backend *b, enum backend_fail fail,
 	if (s->be != b)
 		return;
 	s->be = NULL;
+	if (s->stream_paused) {
+		/* nothing will drain now: read on (and discard) */
+		s->stream_paused = 0;
+		bufferevent_enable(s->bev, EV_READ);
+	}
 	if (s->txn != NULL && s->txn->data_started && !s->txn->backend_lost) {
 		s->txn->backend_lost = 1;
 		s->txn->lost_fail = fail;
@@ -2254,6 +2269,7 @@ session_be_reply(void *owner, void *arg, const struct reply *r,
 		s->txn->spool = spool_new(s->cfg->spool_dir,
 		    s->cfg->spool_memory_max, s->cfg->spool_memory_total);
 		data_scan_init(&s->txn->ds, 0);
+		stream_start(s);
 		s->mode = MODE_DATA;
 		s->where = "receiving the message";
 		set_read_timeout(s);
@@ -2267,6 +2283,7 @@ session_be_reply(void *owner, void *arg, const struct reply *r,
 			s->txn->spool = spool_new(s->cfg->spool_dir,
 			    s->cfg->spool_memory_max, s->cfg->spool_memory_total);
 			data_scan_init(&s->txn->ds, 1);
+			stream_start(s);
 			s->chunk_discard = 0;
 			s->where = "reading a BDAT chunk";
 			break;
@@ -2368,6 +2385,10 @@ txn_abort(struct session *s)
 static void
 txn_end(struct session *s)
 {
+	if (s->stream_paused) {
+		s->stream_paused = 0;
+		bufferevent_enable(s->bev, EV_READ);
+	}
 	if (bw_head != NULL)
 		backend_release(&s->be);	/* someone waits for one */
 	txn_free(&s->txn);
@@ -2386,6 +2407,79 @@ txn_end(struct session *s)
 
 /* ---- DATA -------------------------------------------------------------------- */
 
+/*
+ * Message bytes, as meant: counted against max_message_size, then spooled
+ * for the filters or, when none wants the message, streamed on at once.
+ */
+static void
+txn_store(struct session *s, const char *out, size_t outlen)
+{
+	struct txn *t = s->txn;
+	struct err err;
+
+	if (outlen == 0 || t->too_big || t->spool_failed)
+		return;
+	if (t->size + outlen > s->cfg->max_message_size) {
+		t->too_big = 1;
+		return;
+	}
+	t->size += outlen;
+	if (t->stream) {
+		if (s->be == NULL || t->backend_lost)
+			return;
+		backend_stream_data(s->be, out, outlen);
+		/* the backend is behind: let the client wait, not our memory */
+		if (backend_stream_pending(s->be) > STREAM_PENDING_MAX) {
+			s->stream_paused = 1;
+			bufferevent_disable(s->bev, EV_READ);
+		}
+		return;
+	}
+	if (spool_append(t->spool, out, outlen, &err) < 0) {
+		t->spool_failed = 1;
+		str_copy(t->spool_err, sizeof(t->spool_err), err.msg);
+		log_warn("%s %s", s->id, err.msg);
+	}
+}
+
+/* The backend took every streamed byte: read the client again. */
+static void
+be_drained(void *owner, struct backend *b)
+{
+	struct session *s = owner;
+
+	if (s->be != b || !s->stream_paused || s->closing)
+		return;
+	s->stream_paused = 0;
+	bufferevent_enable(s->bev, EV_READ);
+	session_process(s);
+}
+
+/*
+ * At 354: when no filter wants the headers, body or end of message, the
+ * message streams to the backend as it arrives (the prefix first). The
+ * final dot still waits for the end-of-data checks; if they fail, the
+ * backend's connection is cut without it and the backup discards the
+ * partial message.
+ */
+static void
+stream_start(struct session *s)
+{
+	char prefix[PREFIX_MAX];
+	size_t n;
+
+	if (!s->cfg->stream_unfiltered || s->be == NULL ||
+	    filter_run_wants(s->fr, STAGE_HEADERS) ||
+	    filter_run_wants(s->fr, STAGE_BODY) ||
+	    filter_run_wants(s->fr, STAGE_EOM))
+		return;
+	n = build_prefix(s, prefix, sizeof(prefix));
+	if (backend_stream_begin(s->be, prefix, n) == 0) {
+		s->txn->stream = 1;
+		stats_inc(STAT_data_streamed);
+	}
+}
+
 static void
 data_feed(struct session *s)
 {
@@ -2398,31 +2492,21 @@ data_feed(struct session *s)
 		struct evbuffer_iovec v;
 		size_t n, outlen, used;
 		enum data_result dr;
-		struct err err;
-
+		if (s->stream_paused)
+			break;
 		if (evbuffer_peek(in, DATA_SLICE, NULL, &v, 1) < 1)
 			break;
 		n = MIN(v.iov_len, (size_t)DATA_SLICE);
 		dr = data_scan(&t->ds, v.iov_base, n, out, &outlen, &used);
 		if (!saw_nl && memchr(v.iov_base, '\n', used) != NULL)
 			saw_nl = 1;
-		if (!t->too_big && !t->spool_failed && outlen > 0) {
-			if (spool_size(t->spool) + outlen >
-			    s->cfg->max_message_size) {
-				t->too_big = 1;
-			} else if (spool_append(t->spool, out, outlen, &err) < 0) {
-				t->spool_failed = 1;
-				str_copy(t->spool_err, sizeof(t->spool_err),
-				    err.msg);
-				log_warn("%s %s", s->id, err.msg);
-			}
-		}
+		txn_store(s, out, outlen);
 		evbuffer_drain(in, used);
 		if (dr == DATA_END) {
 			s->mode = MODE_CMD;
 			s->blocked = BLOCK_EOM;
 			set_read_timeout(s);
-			stats_add(STAT_data_bytes, spool_size(t->spool));
+			stats_add(STAT_data_bytes, t->size);
 			record_deadline(s, 0);
 			eom_start(s, NULL);
 			return;
@@ -2458,10 +2542,10 @@ bdat_feed(struct session *s)
 	struct txn *t = s->txn;
 	struct slot *sl;
 
-	while (s->chunk_left > 0 && evbuffer_get_length(in) > 0) {
+	while (s->chunk_left > 0 && evbuffer_get_length(in) > 0 &&
+	    !s->stream_paused) {
 		struct evbuffer_iovec v;
 		size_t n, outlen, used;
-		struct err err;
 
 		if (evbuffer_peek(in, DATA_SLICE, NULL, &v, 1) < 1)
 			break;
@@ -2469,17 +2553,7 @@ bdat_feed(struct session *s)
 		    s->chunk_left);
 		if (!s->chunk_discard && t != NULL) {
 			data_scan(&t->ds, v.iov_base, n, out, &outlen, &used);
-			if (!t->too_big && !t->spool_failed && outlen > 0) {
-				if (spool_size(t->spool) + outlen >
-				    s->cfg->max_message_size)
-					t->too_big = 1;
-				else if (spool_append(t->spool, out, outlen,
-				    &err) < 0) {
-					t->spool_failed = 1;
-					str_copy(t->spool_err,
-					    sizeof(t->spool_err), err.msg);
-				}
-			}
+			txn_store(s, out, outlen);
 		}
 		evbuffer_drain(in, n);
 		s->chunk_left -= n;
@@ -2511,14 +2585,11 @@ bdat_feed(struct session *s)
 	{
 		char tail[8];
 		size_t k = data_scan_finish(&t->ds, tail);
-		struct err err;
 
-		if (k > 0 && !t->too_big && !t->spool_failed &&
-		    spool_append(t->spool, tail, k, &err) < 0)
-			t->spool_failed = 1;
+		txn_store(s, tail, k);
 	}
 	s->blocked = BLOCK_EOM;
-	stats_add(STAT_data_bytes, spool_size(t->spool));
+	stats_add(STAT_data_bytes, t->size);
 	sl->kind = SLOT_EOM;
 	eom_start(s, sl);
 }
@@ -2690,12 +2761,35 @@ received_header(struct session *s, char *out, size_t outlen)
 	return k > 0 && (size_t)k < outlen ? (size_t)k : 0;
 }
 
+/* Filter headers first (Received-SPF goes above Received, RFC 7208 9.1),
+ * then ours. Each is one header field; we add CRLF. */
+static size_t
+build_prefix(struct session *s, char *prefix, size_t size)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < filter_run_ntags(s->fr); i++) {
+		const char *h = filter_run_tag(s->fr, i);
+		size_t n = strlen(h);
+
+		if (o + n + 2 >= size)
+			break;
+		memcpy(prefix + o, h, n);
+		o += n;
+		prefix[o++] = '\r';
+		prefix[o++] = '\n';
+	}
+	if (s->cfg->received_header)
+		o += received_header(s, prefix + o, size - o);
+	return o;
+}
+
 static void
 eom_send(struct session *s)
 {
 	struct txn *t = s->txn;
-	char prefix[16384];
-	size_t o = 0;
+	char prefix[PREFIX_MAX];
+	size_t o;
 
 	if (s->be == NULL || t->backend_lost) {
 		eom_fail(s, 451, "4.4.2", "Error: backend connection lost",
@@ -2704,21 +2798,19 @@ eom_send(struct session *s)
 		session_process(s);
 		return;
 	}
-	/* Filter headers first (Received-SPF goes above Received, RFC 7208
-	 * 9.1), then ours. Each is one header field; we add CRLF. */
-	for (size_t i = 0; i < filter_run_ntags(s->fr); i++) {
-		const char *h = filter_run_tag(s->fr, i);
-		size_t n = strlen(h);
-
-		if (o + n + 2 >= sizeof(prefix))
-			break;
-		memcpy(prefix + o, h, n);
-		o += n;
-		prefix[o++] = '\r';
-		prefix[o++] = '\n';
+	if (t->stream) {
+		/* everything went already; now the dot */
+		s->where = "waiting for the backend's reply to the message";
+		if (backend_stream_end(s->be, session_be_reply, t->eom_slot) < 0) {
+			eom_fail(s, 451, "4.4.2", "Error: backend connection lost",
+			    "backend", "backend not ready for the end of data");
+			session_process(s);
+			return;
+		}
+		t->eom_slot = NULL;
+		return;
 	}
-	if (s->cfg->received_header)
-		o += received_header(s, prefix + o, sizeof(prefix) - o);
+	o = build_prefix(s, prefix, sizeof(prefix));
 	s->where = "sending the message to the backend";
 	if (backend_message(s->be, prefix, o, t->spool, session_be_reply,
 	    t->eom_slot) < 0) {

@@ -72,6 +72,7 @@
 	X(tls_handshake_fail,		"client TLS handshakes failed") \
 	X(tls_plaintext_discarded,	"STARTTLS commands followed by pipelined clear text (discarded, CVE-2011-0411)") \
 	X(spool_to_file,		"messages that spilled from memory to a temporary file") \
+	X(data_streamed,		"messages streamed to the backend as they arrived (no filter needed them whole)") \
 	X(spool_error,			"spool write errors") \
 	X(filter_offload_full,		"filter jobs refused: worker queue full") \
 	X(dns_queries,			"DNS queries asked (SPF, DNSBL, RHSBL, HELO checks)") \

@@ -6,12 +6,15 @@
 Speaks just enough ESMTP (PIPELINING, 8BITMIME) for mxguard. When it gets
 the command STALL_AT (MAIL, RCPT, DATA, or "." for the end of data) it
 stops answering and keeps the connection open: the client must time out.
+STALL_AT "BODY" answers DATA with 354, then reads nothing more at all, so
+the client's writes back up (a backend that stops taking the message).
 Other sessions (mxguard's probe) are served normally. Each complete
 message is written to DIR (if given) as msg.N, exactly as received.
 """
 import os
 import socketserver
 import sys
+import time
 
 PORT = int(sys.argv[1])
 STALL_AT = sys.argv[2].upper()
@@ -50,6 +53,9 @@ class H(socketserver.StreamRequestHandler):
                 return
             elif verb == "DATA":
                 self.reply("354 go ahead")
+                if STALL_AT == "BODY":
+                    time.sleep(120)
+                    return
                 data = b""
                 while True:
                     l = self.rfile.readline()

@@ -2,7 +2,9 @@
 # t_backend_dies_at_dot: the backend hangs up right after the final dot
 # (smtp-sink -q .), goes silent there (backend_data_timeout), hangs up at
 # DATA, or aborts the DATA phase with an unsolicited 550 (smtp-sink -A 0):
-# the client gets 4xx (or the 5xx), never 250.
+# the client gets 4xx (or the 5xx), never 250. And a backend that stops
+# reading in the middle of a streamed message (backend_timeout from when its
+# queue stopped draining): 451, the rest of the message read and dropped.
 . "$(dirname "$0")/lib.sh"
 
 M='send:MAIL FROM:<s@client.example.net>\r\n'
@@ -10,6 +12,19 @@ R='send:RCPT TO:<user@example.test>\r\n'
 session() {
 	raw_session recv 'send:EHLO client.example.net\r\n' recv "$M" recv \
 	    "$R" recv 'send:DATA\r\n' recv "$@" 'send:QUIT\r\n' recv
+}
+# a message the backend never answers: 451 4.4.2 within MAX seconds
+timeout_session() {	# FILE MAX WHAT
+	local t0 t1
+	t0=$(date +%s)
+	session "senddata:$1" recv
+	t1=$(date +%s)
+	expect_codes_match '^220 250 250 250 354 451 221$'
+	expect_reply '^451 4\.4\.2 '
+	[ $((t1 - t0)) -le "$2" ] && ok "the client got its 4xx after $((t1 - t0)) s" ||
+	    fail "the timeout reply took $((t1 - t0)) s ($3)"
+	expect_counter backend_timeout -ge 1
+	expect_counter txn_accepted 0
 }
 restart() {
 	[ -n "$MXG_PID" ] && stop_mxguard
@@ -31,15 +46,7 @@ expect_counter backend_lost 1
 restart
 start_stallsink .
 start_mxguard plain.conf backend_data_timeout=2s
-t0=$(date +%s)
-session "senddata:$TESTDATA/msgs/small.eml" recv
-t1=$(date +%s)
-expect_codes_match '^220 250 250 250 354 4[0-9][0-9] 221$'
-expect_reply '^451 4\.4\.2 '
-[ $((t1 - t0)) -le 8 ] && ok "the client got its 4xx after $((t1 - t0)) s" ||
-    fail "the timeout reply took $((t1 - t0)) s (backend_data_timeout = 2s)"
-expect_counter backend_timeout -ge 1
-expect_counter txn_accepted 0
+timeout_session "$TESTDATA/msgs/small.eml" 8 "backend_data_timeout = 2s"
 
 # 3. hang-up at DATA: the DATA reply is 4xx
 restart
@@ -65,4 +72,14 @@ session "senddata:$TESTDATA/msgs/small.eml" recv
 expect_codes_match '^220 250 250 250 (354 [45][0-9][0-9]|[45][0-9][0-9]) 221$'
 expect_no_reply '^250 2\.0\.0'
 expect_counter txn_accepted 0
+
+# 6. the backend stops reading mid-message (streamed: no filter)
+restart
+start_stallsink BODY
+start_mxguard plain.conf backend_timeout=2s max_message_size=30m
+"$PY" "$E2E_DIR/mkmsg.py" 20971520 "$T/big.eml"
+timeout_session "$T/big.eml" 20 "backend_timeout = 2s"
+expect_log 'decision verdict=tempfail by=backend stage=eom code=451 .*reason="timeout while streaming the message"'
+expect_counter data_streamed 1
+rm -f "$T/big.eml"
 finish

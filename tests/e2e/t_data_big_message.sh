@@ -1,15 +1,21 @@
 #!/bin/sh
 # t_data_big_message: a 20 MB message (max_message_size = 30m) goes through
 # intact: same SHA-256 at the sink (after the dump's CRLF -> LF), dot lines
-# included; it spills to the spool file. Over the limit: 552 5.3.4 (at MAIL
-# for a declared SIZE, at the end of data otherwise) and nothing arrives.
+# included, both ways: spooled first (stream_unfiltered = no; it spills to
+# the spool file) and streamed as it arrives (the default with no filter;
+# nothing spooled). Over the limit: 552 5.3.4 (at MAIL for a declared SIZE,
+# at the end of data otherwise) and nothing arrives, streamed or not: the
+# backend's connection is cut before the final dot.
 . "$(dirname "$0")/lib.sh"
 
 start_sink
-start_mxguard plain.conf max_message_size=30m
 "$PY" "$E2E_DIR/mkmsg.py" 20971520 "$T/big.eml"
 size=$(wc -c < "$T/big.eml")
 note "message of $size bytes"
+
+for mode in no yes; do
+note "stream_unfiltered = $mode"
+start_mxguard plain.conf max_message_size=30m stream_unfiltered=$mode
 
 raw_session recv 'send:EHLO client.example.net\r\n' recv \
     "send:MAIL FROM:<big@client.example.net> SIZE=$size\\r\\n" recv \
@@ -33,13 +39,21 @@ if [ -n "$f" ]; then
 	rm -f "$T/want.msg" "$T/got.msg"
 fi
 expect_log "decision verdict=accept by=backend stage=eom code=250 .* size=$size "
-expect_counter spool_to_file 1
+if [ $mode = no ]; then
+	expect_counter spool_to_file 1
+	expect_counter data_streamed 0
+else
+	expect_counter spool_to_file 0
+	expect_counter data_streamed 1
+fi
 expect_counter data_bytes "$size"
-
-# over the limit
 stop_mxguard
 rm -f "$f"
-start_mxguard plain.conf max_message_size=5m
+done
+
+# over the limit, spooled and streamed
+for mode in no yes; do
+start_mxguard plain.conf max_message_size=5m stream_unfiltered=$mode
 raw_session recv 'send:EHLO client.example.net\r\n' recv \
     "send:MAIL FROM:<big@client.example.net> SIZE=$size\\r\\n" recv \
     'send:MAIL FROM:<big@client.example.net>\r\n' recv \
@@ -51,4 +65,6 @@ expect_reply '^552 5\.3\.4 '
 expect_log 'decision verdict=reject by=limit:max_message_size stage=eom code=552'
 expect_sink_count 0
 expect_counter limit_message_size 2
+stop_mxguard
+done
 finish

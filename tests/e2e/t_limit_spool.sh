@@ -20,7 +20,7 @@ mount -t tmpfs -o size=1m,mode=0755 tmpfs "$T/spool" 2>"$T/mount.err" ||
 trap '_rc=$?; umount "$T/spool" 2>/dev/null || umount -l "$T/spool"; (exit $_rc); _cleanup' EXIT
 
 start_sink
-start_mxguard plain.conf spool_memory_max=4k spool_memory_total=8k
+start_mxguard plain.conf stream_unfiltered=no spool_memory_max=4k spool_memory_total=8k
 mk() {	# mk FILE BYTES SUBJECT
 	"$PY" - "$1" "$2" "$3" <<'PY'
 import sys
@@ -67,7 +67,7 @@ expect_sink_message "$T/50k.eml" "$(sink_find '^Subject: fifty k$')"
 
 # a full disk
 stop_mxguard
-start_mxguard plain.conf spool_memory_max=16k spool_dir="$T/spool"
+start_mxguard plain.conf stream_unfiltered=no spool_memory_max=16k spool_dir="$T/spool"
 send_one() {	# send_one FILE
 	raw_session recv 'send:EHLO spool.example.net\r\n' recv \
 	    'send:MAIL FROM:<disk@client.example.net>\r\n' recv \
