@@ -144,6 +144,9 @@ relay_domains = example.org
 backend = 127.0.0.1:$sink_port
 spool_dir = $tmp
 max_sessions = 2000
+# every benchmark session comes from 127.0.0.1
+max_sessions_per_ip = 1000
+max_sessions_per_net = 1000
 dns_servers = $DNS_ADDR
 dns_unblock_zones = test
 $3
