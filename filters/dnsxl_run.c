@@ -72,6 +72,7 @@ sites_from_file(struct dnsxl_list *l, const char *path, const char *param,
 		cfg_error(e, path, 0, "%s", strerror(errno));
 		return;
 	}
+	cfg_watch_fd(e, path, fileno(fp));
 	buf = xmalloc(SITES_FILE_MAX + 1);
 	n = fread(buf, 1, SITES_FILE_MAX + 1, fp);
 	fclose(fp);

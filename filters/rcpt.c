@@ -322,7 +322,7 @@ maps_check(struct filter_conf *fc)
 	p->last_check = now;
 	for (size_t i = 0; i < p->nslots; i++) {
 		struct map_slot *s = &p->slots[i];
-		struct cfg_errors e = { 0, 1 };
+		struct cfg_errors e = { 0, 1, NULL };
 		struct rcptmap *m;
 		struct stat sb;
 		size_t old = s->map ? rcptmap_size(s->map) : 0;

@@ -95,6 +95,7 @@ static const struct cfg_key core_keys[] = {
 	{ "timeout_command",      CFG_MS,     "300s",           100, 3600000,  CFG_AT(timeout_command),        1, NULL, "time between commands (RFC 5321 4.5.3.2.7: 5 minutes)" },
 	{ "timeout_data",         CFG_MS,     "300s",           100, 3600000,  CFG_AT(timeout_data),           1, NULL, "time between reads during DATA" },
 	{ "drain_timeout",        CFG_MS,     "30s",            0, 3600000,    CFG_AT(drain_timeout),          1, NULL, "on SIGTERM, time sessions get to finish before they are cut" },
+	{ "rules_check_interval", CFG_MS,     "10s",            0, 3600000,    CFG_AT(rules_check_interval),   1, NULL, "how often the data files the configuration names (tables, relay_domains and DNSBL site files; not this file, not recipient maps, which the rcpt filter watches) are checked for changes; a change reloads the configuration as SIGHUP does (a file that does not load keeps the running one); 0: only on SIGHUP" },
 	{ "dns_servers",          CFG_LIST,   "",               0, 0,          CFG_AT(dns_servers),            1, NULL, "resolvers every check asks (SPF, DNSBL, RHSBL, HELO): IP[@port] list; empty: the nameservers of /etc/resolv.conf; \"recursive\": resolve from the root servers (what DNSBLs that refuse public resolvers need)" },
 	{ "dns_timeout",          CFG_MS,     "5s",             100, 60000,    CFG_AT(dns_timeout),            1, NULL, "deadline of one DNS query; past it the answer counts as a temporary error, never as \"not listed\"" },
 	{ "dns_dnssec",           CFG_BOOL,   "no",             0, 0,          CFG_AT(dns_dnssec),             1, NULL, "validate DNSSEC; a bogus answer is a temporary error" },
@@ -699,16 +700,100 @@ cfg_print_keys(const char *section, const struct cfg_key *keys, size_t nkeys)
 
 /* ---- struct config ---------------------------------------------------- */
 
+/* ---- watched data files ------------------------------------------------ */
+
+#define SIG_BASIS	1469598103934665603ull	/* FNV-1a */
+
+static uint64_t
+sig_mix(uint64_t h, uint64_t v)
+{
+	for (int i = 0; i < 8; i++) {
+		h ^= (v >> (8 * i)) & 0xff;
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+/* One file's state: what it is and when it last changed, or why not. */
+static uint64_t
+sig_file(const struct stat *st, int err)
+{
+	uint64_t h = SIG_BASIS;
+
+	if (st == NULL)
+		return sig_mix(h, (uint64_t)err | (1ull << 63));
+	h = sig_mix(h, (uint64_t)st->st_dev);
+	h = sig_mix(h, (uint64_t)st->st_ino);
+	h = sig_mix(h, (uint64_t)st->st_size);
+	h = sig_mix(h, (uint64_t)st->st_mtim.tv_sec);
+	return sig_mix(h, (uint64_t)st->st_mtim.tv_nsec);
+}
+
+void
+cfg_watch_fd(struct cfg_errors *e, const char *path, int fd)
+{
+	struct cfg_watch *w = e->watch;
+	struct stat st;
+	uint64_t fs;
+
+	if (w == NULL)
+		return;
+	for (size_t i = 0; i < w->n; i++)
+		if (strcmp(w->paths[i], path) == 0)
+			return;		/* named twice: once is enough */
+	fs = sig_file(fstat(fd, &st) == 0 ? &st : NULL, errno);
+	if (w->n == w->cap) {
+		w->cap = w->cap ? 2 * w->cap : 8;
+		w->paths = xrealloc(w->paths, w->cap * sizeof(*w->paths));
+		w->sigs = xrealloc(w->sigs, w->cap * sizeof(*w->sigs));
+	}
+	w->paths[w->n] = xstrdup(path);
+	w->sigs[w->n++] = fs;
+	w->sig = sig_mix(w->sig, fs);
+}
+
+uint64_t
+config_files_sig(const struct config *c, const char **which)
+{
+	const struct cfg_watch *w = &c->watch;
+	uint64_t h = SIG_BASIS;
+
+	*which = NULL;
+	for (size_t i = 0; i < w->n; i++) {
+		struct stat st;
+		uint64_t fs;
+
+		fs = stat(w->paths[i], &st) == 0 ? sig_file(&st, 0) :
+		    sig_file(NULL, errno);
+		if (*which == NULL && fs != w->sigs[i])
+			*which = w->paths[i];
+		h = sig_mix(h, fs);
+	}
+	return h;
+}
+
+static void
+watch_free(struct cfg_watch *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		free(w->paths[i]);
+	free(w->paths);
+	free(w->sigs);
+	memset(w, 0, sizeof(*w));
+}
+
 struct config *
 config_load(const char *path, int to_log, int *nerrors)
 {
-	struct cfg_errors e = { 0, to_log };
+	struct cfg_errors e = { 0, to_log, NULL };
 	struct cfg_file f;
 	struct config *c;
 
 	c = xcalloc(1, sizeof(*c));
 	c->refs = 1;
 	c->path = xstrdup(path);
+	c->watch.sig = SIG_BASIS;
+	e.watch = &c->watch;
 	if (cfg_file_read(path, &f, &e) == 0)
 		config_build(c, &f, &e);
 	cfg_file_free(&f);
@@ -889,6 +974,7 @@ config_free(struct config *c)
 	tls_ctx_free(c->tls_ctx);
 	tls_ctx_free(c->backend_tls_ctx);
 	cfg_free_fields(core_keys, ARRAY_LEN(core_keys), c);
+	watch_free(&c->watch);
 	free(c->path);
 	free(c);
 }

@@ -48,10 +48,20 @@ struct cfg_file {
 	size_t		 nblocks;
 };
 
+/* The data files (tables, domain and site lists) a configuration read,
+ * as they were then: a change to any of them reloads the configuration. */
+struct cfg_watch {
+	size_t		 n, cap;
+	char		**paths;
+	uint64_t	*sigs;		/* each file's state when read */
+	uint64_t	 sig;		/* of them all */
+};
+
 /* Collects errors; prints each as it comes (stderr, or log on reload). */
 struct cfg_errors {
 	int		 count;
 	int		 to_log;	/* 1: log_err, 0: stderr */
+	struct cfg_watch *watch;	/* NULL: files are not watched */
 };
 
 enum cfg_type {
@@ -91,6 +101,8 @@ void	 cfg_warning(struct cfg_errors *e, const char *file, int line,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 int	 cfg_file_read(const char *path, struct cfg_file *out,
 	    struct cfg_errors *e);
+/* A data file was read (fd open on it): watch it for changes. */
+void	 cfg_watch_fd(struct cfg_errors *e, const char *path, int fd);
 /* The same from memory (unit tests, fuzzing); path names it in messages. */
 int	 cfg_file_parse(const char *path, const char *buf, size_t len,
 	    struct cfg_file *out, struct cfg_errors *e);
@@ -234,6 +246,8 @@ struct config {
 	uint64_t	 timeout_command;
 	uint64_t	 timeout_data;
 	uint64_t	 drain_timeout;
+	uint64_t	 rules_check_interval;
+	struct cfg_watch watch;		/* data files read, for reloads */
 
 	/* the resolver (dns.c) */
 	struct cfg_list	 dns_servers;
@@ -274,6 +288,12 @@ void	 config_unref(struct config **cp);
 /* Reports keys that differ and cannot change without a restart. */
 void	 config_reload_warnings(const struct config *old,
 	    const struct config *new);
+/*
+ * The watched data files' state now (dev, inode, size, mtime; a missing
+ * file counts too), to compare with c->watch.sig: different means one
+ * changed since c was loaded. *which names the first that differs.
+ */
+uint64_t config_files_sig(const struct config *c, const char **which);
 /* mxguard's own key table (top level), for tests and fuzzing. */
 const struct cfg_key *config_core_keys(size_t *n);
 /* Prints the whole key table (top level and every filter) for -k. */

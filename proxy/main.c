@@ -151,8 +151,9 @@ on_start_timeout(evutil_socket_t fd, short what, void *arg)
 	start_accepting();
 }
 
-static void
-on_reload(evutil_socket_t fd, short what, void *arg)
+/* SIGHUP, or a data file changed: -1 keeps the running configuration. */
+static int
+reload(void)
 {
 	struct config *c;
 	struct err err;
@@ -164,14 +165,14 @@ on_reload(evutil_socket_t fd, short what, void *arg)
 		stats_inc(STAT_config_reload_fail);
 		log_err("reload failed (%d error%s); the running configuration "
 		    "stays", nerr, nerr == 1 ? "" : "s");
-		return;
+		return -1;
 	}
 	if (open_store(c) < 0) {
 		stats_inc(STAT_config_reload_fail);
 		log_err("reload failed: the store cannot be opened; the running "
 		    "configuration stays");
 		config_unref(&c);
-		return;
+		return -1;
 	}
 	config_reload_warnings(g.cfg, c);
 	/* a new resolver only if its keys changed (the cache survives) */
@@ -180,7 +181,7 @@ on_reload(evutil_socket_t fd, short what, void *arg)
 		log_err("reload failed: dns: %s; the running configuration "
 		    "stays", err.msg);
 		config_unref(&c);
-		return;
+		return -1;
 	}
 	server_set_config(c);
 	config_unref(&g.cfg);
@@ -190,6 +191,38 @@ on_reload(evutil_socket_t fd, short what, void *arg)
 	primary_start(g.base, c);
 	stats_inc(STAT_config_reload_ok);
 	log_info("reload: configuration loaded; new sessions use it");
+	return 0;
+}
+
+static void
+on_reload(evutil_socket_t fd, short what, void *arg)
+{
+	(void)reload();
+}
+
+/*
+ * Every rules_check_interval: a table or list file the configuration read
+ * changed (replaced, rewritten, removed): reload, as Postfix daemons pick
+ * up a changed lookup table. A change that does not load is tried again
+ * only once the files change again, not every check.
+ */
+static void
+rules_check(void)
+{
+	static uint64_t last, failed;
+	const char *which;
+	uint64_t now = now_ms(), sig;
+
+	if (g.cfg->rules_check_interval == 0 || g.draining ||
+	    now - last < g.cfg->rules_check_interval)
+		return;
+	last = now;
+	sig = config_files_sig(g.cfg, &which);
+	if (sig == g.cfg->watch.sig || sig == failed)
+		return;
+	stats_inc(STAT_config_files_changed);
+	log_info("reload: %s changed", which != NULL ? which : "a data file");
+	failed = reload() < 0 ? sig : 0;
 }
 
 static void
@@ -234,6 +267,7 @@ static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	filter_chain_tick(g.cfg);
+	rules_check();
 }
 
 static struct event *log_ev;

@@ -91,6 +91,7 @@ read_file(struct relay_domains *r, const char *path, struct cfg_errors *e)
 		cfg_error(e, path, 0, "cannot open: %s", strerror(errno));
 		return;
 	}
+	cfg_watch_fd(e, path, fileno(fp));
 	while (fgets(buf, sizeof(buf), fp) != NULL) {
 		char *p = buf, *q;
 

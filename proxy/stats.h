@@ -122,6 +122,7 @@
 	X(allowlist_sender,		"transactions allowlisted by sender address or domain") \
 	X(config_reload_ok,		"configuration reloads that succeeded") \
 	X(config_reload_fail,		"configuration reloads refused (old configuration kept)") \
+	X(config_files_changed,		"reloads started because a table or list file changed") \
 	X(store_error,			"store operations that failed (the check's error policy applied)") \
 	X(store_timeout,		"store operations that timed out (redis)") \
 	X(store_reconnect,		"store connections lost (redis)") \

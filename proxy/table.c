@@ -414,6 +414,7 @@ table_open_at(const char *spec, const char *from, int from_line,
 			close(fd);
 		return NULL;
 	}
+	cfg_watch_fd(e, path, fd);
 	if ((uint64_t)st.st_size > TABLE_FILE_MAX) {
 		cfg_error(e, path, 0, "table too large");
 		close(fd);

@@ -34,6 +34,7 @@ E2E_TESTS += tests/e2e/t_smuggling_normalize.sh
 E2E_TESTS += tests/e2e/t_smuggling_pipelined_after_dot.sh
 E2E_TESTS += tests/e2e/t_signal_hup_under_traffic.sh
 E2E_TESTS += tests/e2e/t_signal_hup_bad_reload.sh
+E2E_TESTS += tests/e2e/t_rules_reload_on_change.sh
 E2E_TESTS += tests/e2e/t_signal_term_drain.sh
 E2E_TESTS += tests/e2e/t_signal_term_drain_timeout.sh
 E2E_TESTS += tests/e2e/t_dnsbl_score.sh

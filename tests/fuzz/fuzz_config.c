@@ -43,7 +43,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct cfg_errors e = { 0, 0 };
+	struct cfg_errors e = { 0, 0, NULL };
 	struct cfg_file f;
 	struct config *c;
 	const struct cfg_key *keys;

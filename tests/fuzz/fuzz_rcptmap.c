@@ -22,7 +22,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const delims[] = { "", "+", "+-", "-" };
-	struct cfg_errors e = { 0, 1 };	/* to the log, which is quiet */
+	struct cfg_errors e = { 0, 1, NULL };	/* to the log, which is quiet */
 	enum rcptmap_format fmt;
 	struct rcptmap *m;
 	const char *text = (const char *)data + 1;

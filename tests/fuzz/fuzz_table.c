@@ -94,7 +94,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct cfg_errors e = { 0, 0 };
+	struct cfg_errors e = { 0, 0, NULL };
 	enum table_type type;
 	struct table *t;
 	struct walk w;

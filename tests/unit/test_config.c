@@ -178,7 +178,7 @@ static int
 parse_text(const char *text, size_t len, struct cfg_file *f, int *errors,
     char **msgs)
 {
-	struct cfg_errors e = { 0, 0 };
+	struct cfg_errors e = { 0, 0, NULL };
 	int rc;
 
 	unit_capture_begin();
@@ -269,7 +269,7 @@ test_cfg_file_read(void **state)
 	for (size_t i = 0; i < ARRAY_LEN(file_cases); i++) {
 		const struct file_case *tc = &file_cases[i];
 		struct cfg_file f1, f2;
-		struct cfg_errors e1 = { 0, 0 }, e2 = { 0, 0 };
+		struct cfg_errors e1 = { 0, 0, NULL }, e2 = { 0, 0, NULL };
 		char *path, *m1, *m2;
 		int rc1, rc2;
 
@@ -303,7 +303,7 @@ static void
 test_cfg_file_read_errors(void **state)
 {
 	struct cfg_file f;
-	struct cfg_errors e = { 0, 0 };
+	struct cfg_errors e = { 0, 0, NULL };
 	char *m;
 
 	(void)state;
@@ -647,7 +647,7 @@ struct applied {
 static void
 apply(const char *text, const char *section, struct applied *a)
 {
-	struct cfg_errors e = { 0, 0 };
+	struct cfg_errors e = { 0, 0, NULL };
 	const struct cfg_block *b;
 
 	memset(&a->c, 0, sizeof(a->c));
@@ -800,7 +800,7 @@ test_cfg_check_unused_two_tables(void **state)
 		{ "other", CFG_UINT, "1", 0, 0, 0, 1, NULL, "elsewhere" },
 	};
 	struct cfg_file f;
-	struct cfg_errors e = { 0, 0 };
+	struct cfg_errors e = { 0, 0, NULL };
 	struct tconf c;
 	uint64_t o = 0;
 	static const char text[] = "req = r\nother = 7\nstray = 1\n";
@@ -825,7 +825,7 @@ test_cfg_check_unused_two_tables(void **state)
 static void
 test_cfg_messages(void **state)
 {
-	struct cfg_errors e = { 0, 0 };
+	struct cfg_errors e = { 0, 0, NULL };
 	char *m;
 
 	(void)state;
@@ -861,7 +861,7 @@ test_cfg_table_defaults(void **state)
 	size_t n;
 	const struct cfg_key *core = config_core_keys(&n);
 	struct cfg_block empty = { NULL, "t.conf", 0, NULL, 0 };
-	struct cfg_errors e = { 0, 0 };
+	struct cfg_errors e = { 0, 0, NULL };
 	struct config *c = calloc(1, sizeof(*c));
 	struct ubuf want = { 0 };
 	char *m;
@@ -1092,7 +1092,7 @@ test_cfg_sample_lists_every_key(void **state)
 	/* the sample itself loads: no syntax errors */
 	{
 		struct cfg_file f;
-		struct cfg_errors e = { 0, 0 };
+		struct cfg_errors e = { 0, 0, NULL };
 		char *m;
 
 		unit_capture_begin();

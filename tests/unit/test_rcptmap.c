@@ -90,7 +90,7 @@ check_lookups(const struct rcptmap *m, const char *what)
 static void
 test_table_format(void **state)
 {
-	struct cfg_errors e = { 0, 0 };
+	struct cfg_errors e = { 0, 0, NULL };
 	struct rcptmap *m = rcptmap_parse(RCPTMAP_TABLE, "relay_recipients",
 	    LEN(table_src), &e);
 
@@ -105,7 +105,7 @@ test_table_format(void **state)
 static void
 test_list_format(void **state)
 {
-	struct cfg_errors e = { 0, 0 };
+	struct cfg_errors e = { 0, 0, NULL };
 	struct rcptmap *m = rcptmap_parse(RCPTMAP_LIST, "list", LEN(list_src),
 	    &e);
 
@@ -137,7 +137,7 @@ test_bad_input(void **state)
 	char longaddr[RCPT_ADDR_MAX + 20];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct cfg_errors e = { 0, 0 };
+		struct cfg_errors e = { 0, 0, NULL };
 		struct rcptmap *m = rcptmap_parse(bad[i].fmt, "bad",
 		    bad[i].text, bad[i].len, &e);
 
@@ -147,7 +147,7 @@ test_bad_input(void **state)
 	memset(longaddr, 'a', sizeof(longaddr));
 	memcpy(longaddr + sizeof(longaddr) - 15, "@example.test\n", 14);
 	{
-		struct cfg_errors e = { 0, 0 };
+		struct cfg_errors e = { 0, 0, NULL };
 		struct rcptmap *m = rcptmap_parse(RCPTMAP_LIST, "long",
 		    longaddr, sizeof(longaddr) - 1, &e);
 
@@ -156,7 +156,7 @@ test_bad_input(void **state)
 	}
 	/* an empty file is a valid, empty map: the caller decides */
 	{
-		struct cfg_errors e = { 0, 0 };
+		struct cfg_errors e = { 0, 0, NULL };
 		struct rcptmap *m = rcptmap_parse(RCPTMAP_LIST, "empty", "", 0,
 		    &e);
 
@@ -226,7 +226,7 @@ static void
 test_open_files(void **state)
 {
 	char path[] = "/tmp/mxguard-unit-rcptmap-XXXXXX", spec[64];
-	struct cfg_errors e = { 0, 0 };
+	struct cfg_errors e = { 0, 0, NULL };
 	struct rcptmap *m;
 	int fd = mkstemp(path);
 

@@ -46,7 +46,7 @@ static struct relay_domains *
 build(const char *const *ents, size_t n, int *errors, char **msgs)
 {
 	struct cfg_list l = { (char **)ents, n };
-	struct cfg_errors e = { 0, 0 };
+	struct cfg_errors e = { 0, 0, NULL };
 	struct relay_domains *r;
 	char *m;
 

@@ -26,7 +26,7 @@ static struct table *
 parse(enum table_type type, const char *name, const char *text, size_t len,
     int *errors, char **msgs)
 {
-	struct cfg_errors e = { 0, 0 };
+	struct cfg_errors e = { 0, 0, NULL };
 	struct table *t;
 	char *m;
 
@@ -716,7 +716,7 @@ test_table_open_file(void **state)
 {
 	char *path = unit_temp_file("a.test 1\nb.test 2\n");
 	char spec[4200];
-	struct cfg_errors e = { 0, 0 };
+	struct cfg_errors e = { 0, 0, NULL };
 	struct table *t;
 	static const char *const prefixes[] = {
 		"", "hash:", "btree:", "lmdb:", "texthash:",
