@@ -32,6 +32,7 @@
 #define MSG_CHUNK		(256u << 10)	/* spool bytes per refill */
 #define MSG_LOWAT		(64u << 10)	/* refill below this */
 #define QUIT_WAIT_MS		1000
+#define STREAM_LOW_MARK		(64u << 10)	/* streaming: progress reports */
 #define PROBE_DOWN_MS		5000		/* probe faster while down */
 
 enum bstate {
@@ -173,6 +174,10 @@ backend_open(struct event_base *base, const struct config *c,
 	return b;
 }
 
+/* The running configuration, once a reload happened: connections of
+ * older ones are not pooled (nobody could take them). */
+static const struct config *pool_current;
+
 static void
 pool_unlink(struct backend *b)
 {
@@ -290,6 +295,7 @@ backend_release(struct backend **bp)
 	if (b->dead || b->state != B_READY || b->wait_head != NULL ||
 	    b->out_head != NULL || b->msg != NULL || b->streaming ||
 	    c->backend_client_info != CLIENT_INFO_NONE ||
+	    (pool_current != NULL && c != pool_current) ||
 	    pool_count >= c->backend_pool_max) {
 		backend_close(&b);
 		return;
@@ -334,6 +340,21 @@ backend_pool_flush(void)
 
 		pool_unlink(b);
 		b_schedule_free(b);
+	}
+}
+
+void
+backend_pool_retire(const struct config *current)
+{
+	struct backend *b = pool_head, *next;
+
+	pool_current = current;
+	for (; b != NULL; b = next) {
+		next = b->pool_next;
+		if (b->cfg == current || b->dead)
+			continue;
+		pool_unlink(b);
+		b_quit(b);	/* no owner: nothing to tell */
 	}
 }
 
@@ -599,9 +620,12 @@ b_write(struct bufferevent *bev, void *arg)
 		if (b->state == B_READY)
 			b_arm(b);	/* progress: the deadline starts anew */
 	}
-	if (b->streaming && !b->dead &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-		b_arm(b);	/* all taken: no deadline now */
+	if (b->streaming && !b->dead) {
+		/* progress (the queue fell to the low mark): the deadline
+		 * starts anew, or stops when all is taken */
+		evtimer_del(b->timer);
+		b->tkind = T_NONE;
+		b_arm(b);
 		if (b->own.drained != NULL)
 			b->own.drained(b->own.owner, b);
 	}
@@ -616,6 +640,8 @@ backend_stream_begin(struct backend *b, const char *prefix, size_t prefixlen)
 	data_stuff_init(&b->stuff);
 	b->streaming = 1;
 	b->where = "streaming the message";
+	/* b_write() reports progress each time the queue falls this low */
+	bufferevent_setwatermark(b->bev, EV_WRITE, STREAM_LOW_MARK, 0);
 	b_arm(b);
 	backend_stream_data(b, prefix, prefixlen);
 	return 0;
@@ -646,15 +672,19 @@ backend_stream_end(struct backend *b, backend_reply_fn cb, void *arg)
 
 	if (b->dead || !b->streaming)
 		return -1;
-	k = data_stuff_end(&b->stuff, end);
-	wire_write(b->bev, end, k);
 	b->streaming = 0;
+	bufferevent_setwatermark(b->bev, EV_WRITE, 0, 0);
+	/* the reply's callback first: a write that fails at once (TLS)
+	 * then reports to it */
 	c = xcalloc(1, sizeof(*c));
 	c->cb = cb;
 	c->arg = arg;
 	push(&b->wait_head, &b->wait_tail, c);
 	b->where = "waiting for the reply to the message";
-	b_arm(b);
+	k = data_stuff_end(&b->stuff, end);
+	wire_write(b->bev, end, k);
+	if (!b->dead)
+		b_arm(b);
 	return 0;
 }
 

@@ -78,6 +78,9 @@ struct backend *backend_take(const struct config *c,
 /* Closes every pooled connection (shutdown: nothing leaks, no config
  * stays referenced). */
 void	 backend_pool_flush(void);
+/* After a reload: pooled connections of older configurations say QUIT
+ * (backend_take() would never hand them out again). */
+void	 backend_pool_retire(const struct config *current);
 /* May a new transaction get a connection now (pool or below the cap)? */
 int	 backend_available(const struct config *c);
 

@@ -95,7 +95,7 @@ static const struct cfg_key core_keys[] = {
 	{ "timeout_command",      CFG_MS,     "300s",           100, 3600000,  CFG_AT(timeout_command),        1, NULL, "time between commands (RFC 5321 4.5.3.2.7: 5 minutes)" },
 	{ "timeout_data",         CFG_MS,     "300s",           100, 3600000,  CFG_AT(timeout_data),           1, NULL, "time between reads during DATA" },
 	{ "drain_timeout",        CFG_MS,     "30s",            0, 3600000,    CFG_AT(drain_timeout),          1, NULL, "on SIGTERM, time sessions get to finish before they are cut" },
-	{ "rules_check_interval", CFG_MS,     "10s",            0, 3600000,    CFG_AT(rules_check_interval),   1, NULL, "how often the data files the configuration names (tables, relay_domains and DNSBL site files; not this file, not recipient maps, which the rcpt filter watches) are checked for changes; a change reloads the configuration as SIGHUP does (a file that does not load keeps the running one); 0: only on SIGHUP" },
+	{ "rules_check_interval", CFG_MS,     "10s",            0, 3600000,    CFG_AT(rules_check_interval),   1, NULL, "how often the data files the configuration names (tables, relay_domains and DNSBL site files; not this file, not recipient maps, which the rcpt filter watches) are checked for changes; a change that stays for one interval reloads the configuration (this file included) as SIGHUP does, and a file that does not load keeps the running one; 0: only on SIGHUP" },
 	{ "dns_servers",          CFG_LIST,   "",               0, 0,          CFG_AT(dns_servers),            1, NULL, "resolvers every check asks (SPF, DNSBL, RHSBL, HELO): IP[@port] list; empty: the nameservers of /etc/resolv.conf; \"recursive\": resolve from the root servers (what DNSBLs that refuse public resolvers need)" },
 	{ "dns_timeout",          CFG_MS,     "5s",             100, 60000,    CFG_AT(dns_timeout),            1, NULL, "deadline of one DNS query; past it the answer counts as a temporary error, never as \"not listed\"" },
 	{ "dns_dnssec",           CFG_BOOL,   "no",             0, 0,          CFG_AT(dns_dnssec),             1, NULL, "validate DNSSEC; a bogus answer is a temporary error" },
@@ -741,7 +741,10 @@ cfg_watch_fd(struct cfg_errors *e, const char *path, int fd)
 	for (size_t i = 0; i < w->n; i++)
 		if (strcmp(w->paths[i], path) == 0)
 			return;		/* named twice: once is enough */
-	fs = sig_file(fstat(fd, &st) == 0 ? &st : NULL, errno);
+	if (fstat(fd, &st) == 0)
+		fs = sig_file(&st, 0);
+	else
+		fs = sig_file(NULL, errno);
 	if (w->n == w->cap) {
 		w->cap = w->cap ? 2 * w->cap : 8;
 		w->paths = xrealloc(w->paths, w->cap * sizeof(*w->paths));

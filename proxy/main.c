@@ -186,6 +186,7 @@ reload(void)
 	server_set_config(c);
 	config_unref(&g.cfg);
 	g.cfg = c;
+	backend_pool_retire(c);
 	apply_logging(c);
 	backend_probe_start(g.base, c, NULL);
 	primary_start(g.base, c);
@@ -203,13 +204,17 @@ on_reload(evutil_socket_t fd, short what, void *arg)
 /*
  * Every rules_check_interval: a table or list file the configuration read
  * changed (replaced, rewritten, removed): reload, as Postfix daemons pick
- * up a changed lookup table. A change that does not load is tried again
- * only once the files change again, not every check.
+ * up a changed lookup table. Only once the files stayed the same for a
+ * whole interval, so a file caught half-written is not loaded. A change
+ * that did not load is tried again when the files change again, or after
+ * RULES_RETRY_MS (the store or DNS may have been the reason).
  */
+#define RULES_RETRY_MS	60000
+
 static void
 rules_check(void)
 {
-	static uint64_t last, failed;
+	static uint64_t last, seen, failed, failed_at;
 	const char *which;
 	uint64_t now = now_ms(), sig;
 
@@ -218,11 +223,24 @@ rules_check(void)
 		return;
 	last = now;
 	sig = config_files_sig(g.cfg, &which);
-	if (sig == g.cfg->watch.sig || sig == failed)
+	if (sig == g.cfg->watch.sig) {
+		seen = 0;
+		return;
+	}
+	if (sig != seen) {
+		seen = sig;	/* changed: wait until it stays so */
+		return;
+	}
+	if (sig == failed && now - failed_at < RULES_RETRY_MS)
 		return;
 	stats_inc(STAT_config_files_changed);
 	log_info("reload: %s changed", which != NULL ? which : "a data file");
-	failed = reload() < 0 ? sig : 0;
+	if (reload() < 0) {
+		failed = sig;
+		failed_at = now;
+	} else {
+		failed = 0;
+	}
 }
 
 static void

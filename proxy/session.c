@@ -267,6 +267,7 @@ static size_t	 build_prefix(struct session *s, char *prefix, size_t size);
 static void	 txn_store(struct session *s, const char *out, size_t outlen);
 static void	 stream_start(struct session *s);
 static void	 be_drained(void *owner, struct backend *b);
+static void	 stream_resume(struct session *s);
 static void	 starttls_switch(struct session *s);
 static void	 be_closed(void *owner, struct backend *b,
 		    enum backend_fail fail, const char *why);
@@ -1179,6 +1180,10 @@ session_process(struct session *s)
 	s->in_process = 0;
 	if (s->closing)
 		return;
+	/* paused for a stream that is no more: never stay deaf */
+	if (s->stream_paused && (s->txn == NULL || !s->txn->stream ||
+	    s->be == NULL))
+		stream_resume(s);
 	session_flush(s);
 	if (s->closing)
 		return;
@@ -1944,11 +1949,7 @@ be_closed(void *owner, struct backend *b, enum backend_fail fail,
 	if (s->be != b)
 		return;
 	s->be = NULL;
-	if (s->stream_paused) {
-		/* nothing will drain now: read on (and discard) */
-		s->stream_paused = 0;
-		bufferevent_enable(s->bev, EV_READ);
-	}
+	stream_resume(s);	/* nothing will drain now: read on (and discard) */
 	if (s->txn != NULL && s->txn->data_started && !s->txn->backend_lost) {
 		s->txn->backend_lost = 1;
 		s->txn->lost_fail = fail;
@@ -2368,6 +2369,7 @@ txn_abort(struct session *s)
 {
 	if (s->txn == NULL)
 		return;
+	stream_resume(s);
 	if (s->be != NULL) {
 		if (s->txn->data_started)
 			backend_close(&s->be);
@@ -2385,10 +2387,7 @@ txn_abort(struct session *s)
 static void
 txn_end(struct session *s)
 {
-	if (s->stream_paused) {
-		s->stream_paused = 0;
-		bufferevent_enable(s->bev, EV_READ);
-	}
+	stream_resume(s);
 	if (bw_head != NULL)
 		backend_release(&s->be);	/* someone waits for one */
 	txn_free(&s->txn);
@@ -2428,8 +2427,10 @@ txn_store(struct session *s, const char *out, size_t outlen)
 		if (s->be == NULL || t->backend_lost)
 			return;
 		backend_stream_data(s->be, out, outlen);
-		/* the backend is behind: let the client wait, not our memory */
-		if (backend_stream_pending(s->be) > STREAM_PENDING_MAX) {
+		/* the backend is behind: let the client wait, not our memory
+		 * (a failed write may have closed it already: s->be NULL) */
+		if (s->be != NULL &&
+		    backend_stream_pending(s->be) > STREAM_PENDING_MAX) {
 			s->stream_paused = 1;
 			bufferevent_disable(s->bev, EV_READ);
 		}
@@ -2450,9 +2451,21 @@ be_drained(void *owner, struct backend *b)
 
 	if (s->be != b || !s->stream_paused || s->closing)
 		return;
-	s->stream_paused = 0;
-	bufferevent_enable(s->bev, EV_READ);
+	stream_resume(s);
 	session_process(s);
+}
+
+/* Reading paused for the backend resumes: it caught up, or the stream
+ * ended or is gone. A closing, fatal or output-blocked session stays as
+ * it is (its own code enables reading when due). */
+static void
+stream_resume(struct session *s)
+{
+	if (!s->stream_paused)
+		return;
+	s->stream_paused = 0;
+	if (!s->closing && !s->fatal && s->blocked != BLOCK_OUTPUT)
+		bufferevent_enable(s->bev, EV_READ);
 }
 
 /*
@@ -2799,15 +2812,26 @@ eom_send(struct session *s)
 		return;
 	}
 	if (t->stream) {
-		/* everything went already; now the dot */
+		/* everything went already; now the dot. The reply (or a
+		 * failure, even at once) goes to session_be_reply(), which
+		 * may end the transaction: t is not used after the call. */
+		struct slot *sl = t->eom_slot;
+
 		s->where = "waiting for the backend's reply to the message";
-		if (backend_stream_end(s->be, session_be_reply, t->eom_slot) < 0) {
+		if (!backend_is_ready(s->be)) {
 			eom_fail(s, 451, "4.4.2", "Error: backend connection lost",
 			    "backend", "backend not ready for the end of data");
 			session_process(s);
 			return;
 		}
 		t->eom_slot = NULL;
+		if (backend_stream_end(s->be, session_be_reply, sl) < 0) {
+			/* cannot happen after backend_is_ready(); fail safe */
+			t->eom_slot = sl;
+			eom_fail(s, 451, "4.4.2", "Error: backend connection lost",
+			    "backend", "backend not streaming at the end of data");
+			session_process(s);
+		}
 		return;
 	}
 	o = build_prefix(s, prefix, sizeof(prefix));

@@ -5,7 +5,8 @@
 # and a cidr access table edited in place take effect without SIGHUP; a
 # change that does not load (a bad line) keeps the running configuration,
 # is logged and counted once, and is not retried until the file changes
-# again; fixing it loads. The session open across the reloads finishes.
+# again; fixing it loads. The session open across the reloads finishes,
+# and idle backend connections of replaced configurations are closed.
 . "$(dirname "$0")/lib.sh"
 
 start_sink
@@ -73,4 +74,10 @@ wait "$long_pid"
 LAST=$long
 expect_codes "220 250 250 250 354 250 221"
 expect_sink_count 3
+# each reload retired the idle backend connections of the configuration it
+# replaced, and the long session's (an old configuration's) was not pooled
+sleep 1
+mxguard_stats
+note "backend connections open at the end: $(counter backend_conns)"
+expect_counter backend_conns -le 1
 finish
