@@ -31,14 +31,8 @@ struct dnsbl_conf {
 	struct dnsxl_conf x;
 };
 
-struct dnsbl_priv {
-	struct dnsxl_list list;
-};
-
 struct dnsbl_state {
-	struct filter_conf *fc;		/* pinned by the held call */
-	struct filter_call *call;	/* held while a run is pending */
-	struct dnsxl_run *run;
+	struct dnsxl_fstate x;		/* first: the shared filter side */
 	char		 client[64];
 };
 
@@ -52,61 +46,26 @@ flt_dnsbl_configure(struct filter_conf *fc, const struct cfg_block *b,
     struct cfg_errors *e)
 {
 	struct dnsbl_conf *c = fc->conf;
-	struct dnsbl_priv *p = xcalloc(1, sizeof(*p));
 
-	fc->priv = p;
-	return dnsxl_list_configure(&p->list, &c->x, "dnsbl",
+	return dnsxl_filter_configure(fc, &c->x, "dnsbl",
 	    "postscreen_dnsbl_sites", b, e);
-}
-
-static void
-flt_dnsbl_stop(struct filter_conf *fc)
-{
-	struct dnsbl_priv *p = fc->priv;
-
-	if (p == NULL)
-		return;
-	dnsxl_list_free(&p->list);
-	free(p);
-	fc->priv = NULL;
-}
-
-static void *
-flt_dnsbl_txn_new(struct filter_conf *fc)
-{
-	struct dnsbl_state *st = xcalloc(1, sizeof(*st));
-
-	st->fc = fc;
-	return st;
-}
-
-static void
-flt_dnsbl_txn_free(void *state)
-{
-	struct dnsbl_state *st = state;
-
-	dnsxl_run_free(&st->run);
-	free(st);
 }
 
 /* The verdict from a finished (or decided) run. */
 static void
-verdict_of(struct dnsbl_state *st, struct verdict *v)
+verdict_of(struct dnsxl_fstate *x, struct verdict *v)
 {
-	const struct dnsbl_priv *p = st->fc->priv;
-	const struct dnsxl_list *l = &p->list;
+	struct dnsbl_state *st = (struct dnsbl_state *)x;
+	const struct dnsxl_list *l = x->fc->priv;
 	struct dnsxl_score sc;
 	enum dnsxl_decision d;
 	char desc[VERDICT_TEXT_MAX];
+	int ignored;
 
-	d = dnsxl_run_result(st->run, &sc);
-	dnsxl_run_describe(st->run, desc, sizeof(desc));
+	d = dnsxl_filter_result(x, &sc, desc, sizeof(desc), &ignored);
 	stats_add(STAT_dnsbl_listed, sc.matched);
-	if (d == DNSXL_UNDECIDED && l->dns_error == DNSXL_DNS_ERROR_IGNORE) {
-		/* score as if the failed lists had said "not listed" */
+	if (ignored) {
 		stats_inc(STAT_dnsbl_error_ignored);
-		sc.min = sc.max = sc.score;
-		d = dnsxl_decide(&sc, l->threshold, l->allow);
 		log_info("dnsbl: client %s: lookup failure ignored "
 		    "(dns_error = ignore): %s", st->client, desc);
 	}
@@ -146,22 +105,11 @@ verdict_of(struct dnsbl_state *st, struct verdict *v)
 	}
 }
 
-static void
-run_done(void *arg)
+static void *
+flt_dnsbl_txn_new(struct filter_conf *fc)
 {
-	struct dnsbl_state *st = arg;
-	struct filter_call *call = st->call;
-	struct verdict v;
-
-	memset(&v, 0, sizeof(v));
-	st->call = NULL;
-	if (filter_call_is_live(call)) {
-		verdict_of(st, &v);
-		filter_resume(call, 1, &v);
-		verdict_clear(&v);
-	}
-	dnsxl_run_free(&st->run);
-	filter_call_release(call);	/* may free st: touch nothing after */
+	return dnsxl_filter_txn_new(fc, sizeof(struct dnsbl_state),
+	    verdict_of);
 }
 
 static int
@@ -169,19 +117,16 @@ flt_dnsbl_check(struct filter_call *call, enum filter_stage stage,
     const struct txn_view *tv, struct verdict *v)
 {
 	struct dnsbl_state *st = filter_state(call);
-	const struct dnsbl_priv *p = st->fc->priv;
+	const struct dnsxl_list *l = st->x.fc->priv;
 	char key[80];
 
 	v->kind = VERDICT_CONTINUE;
-	if (stage != STAGE_CONNECT || p->list.sites.nzones == 0)
+	if (stage != STAGE_CONNECT || l->sites.nzones == 0)
 		return 1;
 	if (dns_reverse_name(tv->client, key, sizeof(key)) < 0)
 		return 1;		/* not an IP client (a test socket) */
 	str_copy(st->client, sizeof(st->client), tv->client_addr);
-	dnsxl_run_free(&st->run);
-	st->call = filter_call_hold(call);
-	st->run = dnsxl_run_start(&p->list, key, run_done, st);
-	return 0;
+	return dnsxl_filter_start(&st->x, call, key, v);
 }
 
 const struct filter_ops flt_dnsbl_ops = {
@@ -191,8 +136,8 @@ const struct filter_ops flt_dnsbl_ops = {
 	.nkeys = ARRAY_LEN(dnsbl_keys),
 	.conf_size = sizeof(struct dnsbl_conf),
 	.configure = flt_dnsbl_configure,
-	.stop = flt_dnsbl_stop,
+	.stop = dnsxl_filter_stop,
 	.txn_new = flt_dnsbl_txn_new,
-	.txn_free = flt_dnsbl_txn_free,
+	.txn_free = dnsxl_filter_txn_free,
 	.check = flt_dnsbl_check,
 };

@@ -390,3 +390,105 @@ dnsxl_run_describe(const struct dnsxl_run *r, char *out, size_t outlen)
 		o += (size_t)k;
 	}
 }
+
+/* ---- the filter side ---------------------------------------------------- */
+
+int
+dnsxl_filter_configure(struct filter_conf *fc, const struct dnsxl_conf *c,
+    const char *what, const char *param, const struct cfg_block *b,
+    struct cfg_errors *e)
+{
+	struct dnsxl_list *l = xcalloc(1, sizeof(*l));
+
+	fc->priv = l;
+	return dnsxl_list_configure(l, c, what, param, b, e);
+}
+
+void
+dnsxl_filter_stop(struct filter_conf *fc)
+{
+	struct dnsxl_list *l = fc->priv;
+
+	if (l == NULL)
+		return;
+	dnsxl_list_free(l);
+	free(l);
+	fc->priv = NULL;
+}
+
+void *
+dnsxl_filter_txn_new(struct filter_conf *fc, size_t size,
+    void (*verdict)(struct dnsxl_fstate *, struct verdict *))
+{
+	struct dnsxl_fstate *st = xcalloc(1, size);
+
+	st->fc = fc;
+	st->verdict = verdict;
+	return st;
+}
+
+void
+dnsxl_filter_txn_free(void *state)
+{
+	struct dnsxl_fstate *st = state;
+
+	dnsxl_run_free(&st->run);
+	free(st);
+}
+
+static void
+filter_run_done(void *arg)
+{
+	struct dnsxl_fstate *st = arg;
+	struct filter_call *call = st->call;
+	struct verdict v;
+
+	memset(&v, 0, sizeof(v));
+	st->call = NULL;
+	if (filter_call_is_live(call)) {
+		st->verdict(st, &v);
+		filter_resume(call, 1, &v);
+		verdict_clear(&v);
+	}
+	dnsxl_run_free(&st->run);
+	filter_call_release(call);	/* may free st: touch nothing after */
+}
+
+int
+dnsxl_filter_start(struct dnsxl_fstate *st, struct filter_call *call,
+    const char *key, struct verdict *v)
+{
+	struct dnsxl_score sc;
+
+	dnsxl_run_free(&st->run);
+	st->run = dnsxl_run_start(st->fc->priv, key, filter_run_done, st);
+	/* answers come from the loop, never now: decided now means no
+	 * query was needed, and none would ever call back */
+	if (dnsxl_run_result(st->run, &sc) != DNSXL_UNDECIDED ||
+	    sc.pending == 0) {
+		st->verdict(st, v);
+		dnsxl_run_free(&st->run);
+		return 1;
+	}
+	st->call = filter_call_hold(call);
+	return 0;
+}
+
+enum dnsxl_decision
+dnsxl_filter_result(const struct dnsxl_fstate *st, struct dnsxl_score *sc,
+    char *desc, size_t desclen, int *ignored)
+{
+	const struct dnsxl_list *l = st->fc->priv;
+	enum dnsxl_decision d;
+
+	d = dnsxl_run_result(st->run, sc);
+	dnsxl_run_describe(st->run, desc, desclen);
+	*ignored = 0;
+	if (d == DNSXL_UNDECIDED && l->dns_error == DNSXL_DNS_ERROR_IGNORE) {
+		/* score as if the failed lists had said "not listed" */
+		*ignored = 1;
+		sc->min = sc->max = sc->score;
+		d = dnsxl_decide(sc, l->threshold, l->allow);
+	}
+	return d;
+}

@@ -93,4 +93,45 @@ enum dnsxl_decision dnsxl_run_result(const struct dnsxl_run *r,
 void	 dnsxl_run_describe(const struct dnsxl_run *r, char *out,
 	    size_t outlen);
 
+/*
+ * The filter side that dnsbl and rhsbl share: fc->priv is the list; each
+ * transaction's state begins with a struct dnsxl_fstate. A run holds the
+ * filter call until every zone answered, then verdict() decides and the
+ * call resumes with it.
+ */
+struct filter_conf;
+struct filter_call;
+struct verdict;
+struct cfg_block;
+struct cfg_errors;
+
+struct dnsxl_fstate {
+	struct filter_conf *fc;		/* pinned by the held call */
+	struct filter_call *call;	/* held while a run is pending */
+	struct dnsxl_run *run;
+	void		(*verdict)(struct dnsxl_fstate *st, struct verdict *v);
+};
+
+int	 dnsxl_filter_configure(struct filter_conf *fc,
+	    const struct dnsxl_conf *c, const char *what, const char *param,
+	    const struct cfg_block *b, struct cfg_errors *e);
+void	 dnsxl_filter_stop(struct filter_conf *fc);
+/* A zeroed state of size bytes (>= sizeof(struct dnsxl_fstate)). */
+void	*dnsxl_filter_txn_new(struct filter_conf *fc, size_t size,
+	    void (*verdict)(struct dnsxl_fstate *, struct verdict *));
+void	 dnsxl_filter_txn_free(void *state);
+/*
+ * Looks key up in every zone: 0, the call is held and resumes when the
+ * run is done; or 1 with *v set when the run was decided at once (no
+ * zone could be asked: every name too long to exist).
+ */
+int	 dnsxl_filter_start(struct dnsxl_fstate *st, struct filter_call *call,
+	    const char *key, struct verdict *v);
+/*
+ * The finished run's decision, *desc for the log. With dns_error = ignore
+ * a failed lookup scores as "not listed" and *ignored says so.
+ */
+enum dnsxl_decision dnsxl_filter_result(const struct dnsxl_fstate *st,
+	    struct dnsxl_score *sc, char *desc, size_t desclen, int *ignored);
+
 #endif

@@ -31,14 +31,8 @@ struct rhsbl_conf {
 	int		 sender;
 };
 
-struct rhsbl_priv {
-	struct dnsxl_list list;
-};
-
 struct rhsbl_state {
-	struct filter_conf *fc;
-	struct filter_call *call;
-	struct dnsxl_run *run;
+	struct dnsxl_fstate x;		/* first: the shared filter side */
 	enum filter_stage stage;
 	char		 what[300];	/* the HELO name or the sender */
 	char		 client[64];
@@ -56,63 +50,28 @@ flt_rhsbl_configure(struct filter_conf *fc, const struct cfg_block *b,
     struct cfg_errors *e)
 {
 	struct rhsbl_conf *c = fc->conf;
-	struct rhsbl_priv *p = xcalloc(1, sizeof(*p));
 
-	fc->priv = p;
-	return dnsxl_list_configure(&p->list, &c->x, "rhsbl", "rhsbl_sites",
-	    b, e);
+	return dnsxl_filter_configure(fc, &c->x, "rhsbl", "rhsbl_sites", b,
+	    e);
 }
 
 static void
-flt_rhsbl_stop(struct filter_conf *fc)
+verdict_of(struct dnsxl_fstate *x, struct verdict *v)
 {
-	struct rhsbl_priv *p = fc->priv;
-
-	if (p == NULL)
-		return;
-	dnsxl_list_free(&p->list);
-	free(p);
-	fc->priv = NULL;
-}
-
-static void *
-flt_rhsbl_txn_new(struct filter_conf *fc)
-{
-	struct rhsbl_state *st = xcalloc(1, sizeof(*st));
-
-	st->fc = fc;
-	return st;
-}
-
-static void
-flt_rhsbl_txn_free(void *state)
-{
-	struct rhsbl_state *st = state;
-
-	dnsxl_run_free(&st->run);
-	free(st);
-}
-
-static void
-verdict_of(struct rhsbl_state *st, struct verdict *v)
-{
-	const struct rhsbl_priv *p = st->fc->priv;
-	const struct dnsxl_list *l = &p->list;
+	struct rhsbl_state *st = (struct rhsbl_state *)x;
+	const struct dnsxl_list *l = x->fc->priv;
 	const char *class = st->stage == STAGE_HELO ? "Helo command" :
 	    "Sender address";
 	struct dnsxl_score sc;
 	enum dnsxl_decision d;
 	char desc[VERDICT_TEXT_MAX];
+	int ignored;
 
-	d = dnsxl_run_result(st->run, &sc);
-	dnsxl_run_describe(st->run, desc, sizeof(desc));
+	d = dnsxl_filter_result(x, &sc, desc, sizeof(desc), &ignored);
 	stats_add(STAT_rhsbl_listed, sc.matched);
-	if (d == DNSXL_UNDECIDED && l->dns_error == DNSXL_DNS_ERROR_IGNORE) {
-		sc.min = sc.max = sc.score;
-		d = dnsxl_decide(&sc, l->threshold, l->allow);
+	if (ignored)
 		log_info("rhsbl: %s <%s>: lookup failure ignored (dns_error = "
 		    "ignore): %s", class, st->what, desc);
-	}
 	switch (d) {
 	case DNSXL_LISTED: {
 		char text[VERDICT_TEXT_MAX];
@@ -144,22 +103,11 @@ verdict_of(struct rhsbl_state *st, struct verdict *v)
 	}
 }
 
-static void
-run_done(void *arg)
+static void *
+flt_rhsbl_txn_new(struct filter_conf *fc)
 {
-	struct rhsbl_state *st = arg;
-	struct filter_call *call = st->call;
-	struct verdict v;
-
-	memset(&v, 0, sizeof(v));
-	st->call = NULL;
-	if (filter_call_is_live(call)) {
-		verdict_of(st, &v);
-		filter_resume(call, 1, &v);
-		verdict_clear(&v);
-	}
-	dnsxl_run_free(&st->run);
-	filter_call_release(call);	/* may free st */
+	return dnsxl_filter_txn_new(fc, sizeof(struct rhsbl_state),
+	    verdict_of);
 }
 
 /* The domain to look up at this stage, or NULL. */
@@ -188,13 +136,13 @@ flt_rhsbl_check(struct filter_call *call, enum filter_stage stage,
     const struct txn_view *tv, struct verdict *v)
 {
 	struct rhsbl_state *st = filter_state(call);
-	const struct rhsbl_conf *c = st->fc->conf;
-	const struct rhsbl_priv *p = st->fc->priv;
+	const struct rhsbl_conf *c = st->x.fc->conf;
+	const struct dnsxl_list *l = st->x.fc->priv;
 	const char *domain, *what = NULL;
 	char key[256];
 
 	v->kind = VERDICT_CONTINUE;
-	if (p->list.sites.nzones == 0 ||
+	if (l->sites.nzones == 0 ||
 	    (domain = subject(c, stage, tv, &what)) == NULL)
 		return 1;
 	/* a name we cannot look up cannot be listed */
@@ -204,10 +152,7 @@ flt_rhsbl_check(struct filter_call *call, enum filter_stage stage,
 	st->stage = stage;
 	str_copy(st->what, sizeof(st->what), what);
 	str_copy(st->client, sizeof(st->client), tv->client_addr);
-	dnsxl_run_free(&st->run);
-	st->call = filter_call_hold(call);
-	st->run = dnsxl_run_start(&p->list, key, run_done, st);
-	return 0;
+	return dnsxl_filter_start(&st->x, call, key, v);
 }
 
 const struct filter_ops flt_rhsbl_ops = {
@@ -217,8 +162,8 @@ const struct filter_ops flt_rhsbl_ops = {
 	.nkeys = ARRAY_LEN(rhsbl_keys),
 	.conf_size = sizeof(struct rhsbl_conf),
 	.configure = flt_rhsbl_configure,
-	.stop = flt_rhsbl_stop,
+	.stop = dnsxl_filter_stop,
 	.txn_new = flt_rhsbl_txn_new,
-	.txn_free = flt_rhsbl_txn_free,
+	.txn_free = dnsxl_filter_txn_free,
 	.check = flt_rhsbl_check,
 };
