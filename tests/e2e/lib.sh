@@ -42,50 +42,15 @@ if [ "${E2E_TRACE:-0}" = 1 ]; then
 	set -x
 fi
 
-E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-: "${SRCDIR:=$(cd "$E2E_DIR/../.." && pwd)}"
-: "${TESTDATA:=$SRCDIR/tests/data}"
-: "${MXGUARD:=$SRCDIR/mxguard}"
-case $MXGUARD in
-/*) ;;
-*) MXGUARD=$(cd "$(dirname "$MXGUARD")" && pwd)/$(basename "$MXGUARD") ;;
-esac
-export SRCDIR TESTDATA MXGUARD
-TEST=$(basename "$0" .sh)
-PY=${PYTHON:-python3}
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 SMTPRAW="$E2E_DIR/smtpraw.py"
 SINKMSG="$E2E_DIR/sinkmsg.py"
 PF_LOCK=/tmp/mxguard-e2e-postfix.lock
 
-FAILED=0
-PIDS=""
 PF_DIRS=""
-USED_PORTS=""
-LAST=""
 NSESS=0
 MXG_PID=""
 BACKEND_UP=0
-
-note() { printf '# %s\n' "$*"; }
-
-fail() {
-	FAILED=$((FAILED + 1))
-	printf 'FAIL: %s\n' "$*"
-}
-
-# Stops the test now (the trap cleans up).
-fatal() {
-	fail "$@"
-	exit 1
-}
-
-skip() {
-	printf 'SKIP: %s: %s\n' "$TEST" "$*"
-	SKIPPED=1
-	exit 77
-}
-
-ok() { printf 'ok: %s\n' "$*"; }
 
 # ---- cleanup ---------------------------------------------------------------
 
@@ -183,44 +148,7 @@ for _tool in "$PY" smtp-sink swaks ss; do
 done
 [ -x "$MXGUARD" ] || fatal "no mxguard binary at $MXGUARD"
 
-# ---- waiting -----------------------------------------------------------------
-
-# wait_for CAP 'condition': polls the shell condition until it holds; 1 if
-# it still does not after CAP seconds.
-wait_for() {
-	local cap=$1 cond=$2 end
-	end=$(($(date +%s%N) / 1000000 + ${cap%.*} * 1000))
-	while :; do
-		if eval "$cond"; then
-			return 0
-		fi
-		[ "$(($(date +%s%N) / 1000000))" -ge "$end" ] && break
-		sleep 0.05
-	done
-	eval "$cond"
-}
-
-# ---- ports -------------------------------------------------------------------
-
-# A free loopback port below the ephemeral range, not used by this test yet.
-pick_port() {
-	local p i
-	for i in $(seq 1 200); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
-		case " $USED_PORTS " in *" $p "*) continue ;; esac
-		if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then
-			USED_PORTS="$USED_PORTS $p"
-			echo "$p"
-			return 0
-		fi
-	done
-	echo "no free port found" >&2
-	return 1
-}
-
-port_listening() {
-	[ -n "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]
-}
+# (waiting and ports: wait_for, pick_port, port_listening in common.sh)
 
 # ---- smtp-sink -----------------------------------------------------------------
 

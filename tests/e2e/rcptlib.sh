@@ -46,31 +46,12 @@ if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
 fi
 
-E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-: "${SRCDIR:=$(cd "$E2E_DIR/../.." && pwd)}"
-: "${MXGUARD:=$SRCDIR/mxguard}"
-case $MXGUARD in
-/*) ;;
-*) MXGUARD=$(cd "$(dirname "$MXGUARD")" && pwd)/$(basename "$MXGUARD") ;;
-esac
-export SRCDIR MXGUARD
-TEST=$(basename "$0" .sh)
-PY=${PYTHON:-python3}
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 CLIENT="$E2E_DIR/rcpt_smtp.py"
 . "$SRCDIR/tests/lib/postfix.sh"
 
-FAILED=0
-PIDS=""
 PF_DIRS=""
 MXG_NAMES=""
-USED_PORTS=""
-LAST=""
-
-note() { printf '# %s\n' "$*"; }
-fail() { FAILED=$((FAILED + 1)); printf 'FAIL: %s\n' "$*"; }
-fatal() { fail "$@"; exit 1; }
-ok() { printf 'ok: %s\n' "$*"; }
-skip() { printf 'SKIP: %s: %s\n' "$TEST" "$*"; SKIPPED=1; exit 77; }
 
 _cleanup() {
 	local rc=$? p i n pid
@@ -149,37 +130,6 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/mxg-e2e.$TEST.XXXXXX") || exit 99
 chmod 755 "$T"
 trap _cleanup EXIT
 trap 'exit 130' INT TERM
-
-# wait_for CAP 'condition': polls until it holds; 1 if not after CAP s.
-wait_for() {
-	local cap=$1 cond=$2 end
-	end=$(($(date +%s%N) / 1000000 + ${cap%.*} * 1000))
-	while :; do
-		eval "$cond" && return 0
-		[ "$(($(date +%s%N) / 1000000))" -ge "$end" ] && break
-		sleep 0.05
-	done
-	eval "$cond"
-}
-
-pick_port() {
-	local p i
-	for i in $(seq 1 200); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
-		case " $USED_PORTS " in *" $p "*) continue ;; esac
-		if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then
-			USED_PORTS="$USED_PORTS $p"
-			echo "$p"
-			return 0
-		fi
-	done
-	echo "no free port found" >&2
-	return 1
-}
-
-port_listening() {
-	[ -n "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]
-}
 
 # Postfix's alternate_config_directories grows with each instance: take
 # ours out again (others' tests may run at the same time: lock).

@@ -1,6 +1,6 @@
 # Every end-to-end test, spelled out for automake (Makefile.am includes
 # this file). Each is independent: tests/e2e/lib.sh gives it a private
-# directory and free ports. Helpers (not tests): lib.sh, smtpraw.py,
+# directory and free ports. Helpers (not tests): common.sh, lib.sh, smtpraw.py,
 # sinkmsg.py, stallsink.py, mkmsg.py, smuggle.sh, hostile.py, hostile_lib.sh,
 # dnslib.sh, dnsraw.py, rcptlib.sh, rcpt_smtp.py, fake_primary.py. One line per test, so lists merge cleanly.
 E2E_TESTS =
