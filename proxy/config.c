@@ -166,8 +166,9 @@ cfg_warning(struct cfg_errors *e, const char *file, int line,
 	va_end(ap);
 }
 
-static int
-read_whole(const char *path, char **out, size_t *outlen, struct err *err)
+int
+cfg_read_file(const char *path, uint64_t max, struct cfg_errors *watch,
+    char **out, size_t *outlen, struct err *err)
 {
 	struct stat st;
 	char *buf;
@@ -177,27 +178,35 @@ read_whole(const char *path, char **out, size_t *outlen, struct err *err)
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		err_set(err, "cannot open: %s", strerror(errno));
-		return -1;
+		err_set(err, "%s", strerror(errno));
+		return CFG_READ_OPEN;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		err_set(err, "not a regular file");
 		close(fd);
-		return -1;
+		return CFG_READ_NOT_FILE;
 	}
-	if ((uint64_t)st.st_size > CFG_FILE_MAX) {
-		err_set(err, "file too large (%lld bytes, at most %u)",
-		    (long long)st.st_size, CFG_FILE_MAX);
+	if (watch != NULL)
+		cfg_watch_fd(watch, path, fd);
+	if ((uint64_t)st.st_size > max) {
+		err_set(err, "%lld bytes, at most %llu", (long long)st.st_size,
+		    (unsigned long long)max);
 		close(fd);
-		return -1;
+		return CFG_READ_TOO_LARGE;
 	}
 	buf = xmalloc((size_t)st.st_size + 1);
 	while (n < (size_t)st.st_size) {
 		r = read(fd, buf + n, (size_t)st.st_size - n);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
-			break;
+		if (r < 0) {
+			err_set(err, "read: %s", strerror(errno));
+			free(buf);
+			close(fd);
+			return CFG_READ_OPEN;
+		}
+		if (r == 0)
+			break;		/* it shrank meanwhile: what is there */
 		n += (size_t)r;
 	}
 	close(fd);
@@ -324,11 +333,14 @@ cfg_file_read(const char *path, struct cfg_file *f, struct cfg_errors *e)
 	size_t len;
 	int rc;
 
-	if (read_whole(path, &buf, &len, &err) < 0) {
+	if ((rc = cfg_read_file(path, CFG_FILE_MAX, NULL, &buf, &len,
+	    &err)) < 0) {
 		memset(f, 0, sizeof(*f));
 		f->path = xstrdup(path);
 		file_add_block(f, NULL, 0);
-		cfg_error(e, path, 0, "%s", err.msg);
+		cfg_error(e, path, 0, rc == CFG_READ_OPEN ? "cannot open: %s" :
+		    rc == CFG_READ_TOO_LARGE ? "file too large (%s)" : "%s",
+		    err.msg);
 		return -1;
 	}
 	rc = cfg_file_parse(path, buf, len, f, e);

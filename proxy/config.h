@@ -101,6 +101,18 @@ void	 cfg_warning(struct cfg_errors *e, const char *file, int line,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 int	 cfg_file_read(const char *path, struct cfg_file *out,
 	    struct cfg_errors *e);
+/*
+ * The whole regular file at path, at most max bytes, NUL-terminated (and
+ * watched for changes when watch is given). 0, or one of CFG_READ_* with
+ * err saying why: the reason alone ("No such file or directory", "not a
+ * regular file", "N bytes, at most M"), for the caller's message.
+ */
+#define CFG_READ_OPEN		(-1)	/* cannot open or read */
+#define CFG_READ_NOT_FILE	(-2)
+#define CFG_READ_TOO_LARGE	(-3)
+int	 cfg_read_file(const char *path, uint64_t max,
+	    struct cfg_errors *watch, char **out, size_t *outlen,
+	    struct err *err);
 /* A data file was read (fd open on it): watch it for changes. */
 void	 cfg_watch_fd(struct cfg_errors *e, const char *path, int fd);
 /* The same from memory (unit tests, fuzzing); path names it in messages. */

@@ -173,10 +173,10 @@ rcptmap_open(const char *spec, struct cfg_errors *e)
 	enum rcptmap_format fmt;
 	struct rcptmap *m;
 	const char *path;
-	struct stat st;
+	struct err err;
 	char *buf;
 	size_t n = 0;
-	int fd;
+	int rc;
 
 	if (rcptmap_spec(spec, &fmt, &path) < 0) {
 		cfg_error(e, spec, 0, "unsupported map type (hash, texthash, "
@@ -184,36 +184,15 @@ rcptmap_open(const char *spec, struct cfg_errors *e)
 		    "line)");
 		return NULL;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		cfg_error(e, path, 0, "cannot read recipient map: %s", fd < 0 ?
-		    strerror(errno) : "not a regular file");
-		if (fd >= 0)
-			close(fd);
+	if ((rc = cfg_read_file(path, LIST_FILE_MAX, NULL, &buf, &n,
+	    &err)) < 0) {
+		if (rc == CFG_READ_TOO_LARGE)
+			cfg_error(e, path, 0, "recipient map too large");
+		else
+			cfg_error(e, path, 0, "cannot read recipient map: %s",
+			    err.msg);
 		return NULL;
 	}
-	if ((uint64_t)st.st_size > LIST_FILE_MAX) {
-		cfg_error(e, path, 0, "recipient map too large");
-		close(fd);
-		return NULL;
-	}
-	buf = xmalloc((size_t)st.st_size + 1);
-	while (n < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			cfg_error(e, path, 0, "read: %s", strerror(errno));
-			free(buf);
-			close(fd);
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
 	m = rcptmap_parse(fmt, path, buf, n, e);
 	free(buf);
 	return m;

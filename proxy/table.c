@@ -374,10 +374,10 @@ table_open_at(const char *spec, const char *from, int from_line,
 	enum table_type type = TABLE_HASH;
 	const char *path = spec, *colon = strchr(spec, ':');
 	struct table *t;
-	struct stat st;
+	struct err err;
 	char *buf;
 	size_t n = 0;
-	int fd;
+	int rc;
 
 	if (colon != NULL && spec[0] != '/') {
 		size_t plen = (size_t)(colon - spec);
@@ -402,35 +402,17 @@ table_open_at(const char *spec, const char *from, int from_line,
 			return NULL;
 		}
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		if (from != NULL)
+	if ((rc = cfg_read_file(path, TABLE_FILE_MAX, e, &buf, &n,
+	    &err)) < 0) {
+		if (rc == CFG_READ_TOO_LARGE)
+			cfg_error(e, path, 0, "table too large");
+		else if (from != NULL)
 			cfg_error(e, from, from_line, "%s: cannot read table: %s",
-			    path, fd < 0 ? strerror(errno) : "not a regular file");
+			    path, err.msg);
 		else
-			cfg_error(e, path, 0, "cannot read table: %s", fd < 0 ?
-			    strerror(errno) : "not a regular file");
-		if (fd >= 0)
-			close(fd);
+			cfg_error(e, path, 0, "cannot read table: %s", err.msg);
 		return NULL;
 	}
-	cfg_watch_fd(e, path, fd);
-	if ((uint64_t)st.st_size > TABLE_FILE_MAX) {
-		cfg_error(e, path, 0, "table too large");
-		close(fd);
-		return NULL;
-	}
-	buf = xmalloc((size_t)st.st_size + 1);
-	while (n < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
 	t = table_parse(type, path, buf, n, e);
 	free(buf);
 	return t;
