@@ -38,8 +38,7 @@ struct access_conf {
 };
 
 struct access_priv {
-	struct table	**t[T_COUNT];
-	size_t		 n[T_COUNT];
+	struct table_set ts[T_COUNT];
 };
 
 #define AT(f)	offsetof(struct access_conf, f)
@@ -115,23 +114,10 @@ flt_access_configure(struct filter_conf *fc, const struct cfg_block *b,
 	if (strlen(ac->delimiter) > 1)
 		cfg_error(e, b->file, cfg_line_of(b, "recipient_delimiter"),
 		    "recipient_delimiter: one character or empty");
-	for (int w = 0; w < T_COUNT; w++) {
-		p->t[w] = xcalloc(ac->lists[w].n + 1, sizeof(struct table *));
-		for (size_t i = 0; i < ac->lists[w].n; i++) {
-			struct table *t = table_open_at(ac->lists[w].v[i],
-			    b->file, cfg_line_of(b, access_keys[w].key), e);
-
-			if (t == NULL)
-				continue;
-			if (w != T_CLIENT && table_type(t) == TABLE_CIDR)
-				cfg_error(e, b->file, cfg_line_of(b,
-				    access_keys[w].key), "%s: a cidr table "
-				    "only matches client addresses",
-				    ac->lists[w].v[i]);
-			table_foreach(t, check_action, e);
-			p->t[w][p->n[w]++] = t;
-		}
-	}
+	for (int w = 0; w < T_COUNT; w++)
+		table_set_open(&p->ts[w], &ac->lists[w], b->file,
+		    cfg_line_of(b, access_keys[w].key), w == T_CLIENT,
+		    check_action, e, e);
 	return 0;
 }
 
@@ -142,11 +128,8 @@ flt_access_stop(struct filter_conf *fc)
 
 	if (p == NULL)
 		return;
-	for (int w = 0; w < T_COUNT; w++) {
-		for (size_t i = 0; i < p->n[w]; i++)
-			table_free(&p->t[w][i]);
-		free(p->t[w]);
-	}
+	for (int w = 0; w < T_COUNT; w++)
+		table_set_free(&p->ts[w]);
 	free(p);
 	fc->priv = NULL;
 }
@@ -236,8 +219,8 @@ flt_access_check(struct filter_call *call, enum filter_stage stage,
 	v->kind = VERDICT_CONTINUE;
 	if (subject == NULL)
 		return 1;
-	for (size_t i = 0; i < p->n[what]; i++) {
-		const struct table *t = p->t[what][i];
+	for (size_t i = 0; i < p->ts[what].n; i++) {
+		const struct table *t = p->ts[what].t[i];
 		const char *r = NULL;
 
 		if (what == T_CLIENT)

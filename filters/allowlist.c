@@ -37,8 +37,7 @@ struct allowlist_conf {
 };
 
 struct allowlist_priv {
-	struct table	**t[W_COUNT];
-	size_t		 n[W_COUNT];
+	struct table_set ts[W_COUNT];
 };
 
 #define AT(f)	offsetof(struct allowlist_conf, f)
@@ -88,21 +87,10 @@ flt_allowlist_configure(struct filter_conf *fc, const struct cfg_block *b,
 	if (strlen(c->delimiter) > 1)
 		cfg_error(e, b->file, cfg_line_of(b, "recipient_delimiter"),
 		    "recipient_delimiter: one character or empty");
-	for (int w = 0; w < W_COUNT; w++) {
-		p->t[w] = xcalloc(c->lists[w].n + 1, sizeof(struct table *));
-		for (size_t i = 0; i < c->lists[w].n; i++) {
-			struct table *t = table_open(c->lists[w].v[i], e);
-
-			if (t == NULL)
-				continue;
-			if (w == W_SENDER && table_type(t) == TABLE_CIDR)
-				cfg_error(e, b->file, cfg_line_of(b, "senders"),
-				    "%s: a cidr table only matches client "
-				    "addresses", c->lists[w].v[i]);
-			table_foreach(t, check_value, e);
-			p->t[w][p->n[w]++] = t;
-		}
-	}
+	for (int w = 0; w < W_COUNT; w++)
+		table_set_open(&p->ts[w], &c->lists[w], b->file,
+		    cfg_line_of(b, allowlist_keys[w].key), w == W_CLIENT,
+		    check_value, e, e);
 	return 0;
 }
 
@@ -113,11 +101,8 @@ flt_allowlist_stop(struct filter_conf *fc)
 
 	if (p == NULL)
 		return;
-	for (int w = 0; w < W_COUNT; w++) {
-		for (size_t i = 0; i < p->n[w]; i++)
-			table_free(&p->t[w][i]);
-		free(p->t[w]);
-	}
+	for (int w = 0; w < W_COUNT; w++)
+		table_set_free(&p->ts[w]);
 	free(p);
 	fc->priv = NULL;
 }
@@ -135,8 +120,8 @@ flt_allowlist_check(struct filter_call *call, enum filter_stage stage,
 	if ((stage != STAGE_CONNECT && stage != STAGE_MAIL) ||
 	    (w == W_SENDER && (tv->sender == NULL || tv->sender[0] == '\0')))
 		return 1;
-	for (size_t i = 0; i < p->n[w]; i++) {
-		const struct table *t = p->t[w][i];
+	for (size_t i = 0; i < p->ts[w].n; i++) {
+		const struct table *t = p->ts[w].t[i];
 		const char *r;
 
 		r = w == W_CLIENT ? table_get_client(t, tv->client,

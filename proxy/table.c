@@ -418,6 +418,38 @@ table_open_at(const char *spec, const char *from, int from_line,
 	return t;
 }
 
+void
+table_set_open(struct table_set *ts, const struct cfg_list *l,
+    const char *file, int line, int cidr_ok,
+    void (*check)(void *arg, const char *file, int line, const char *key,
+    const char *value), void *arg, struct cfg_errors *e)
+{
+	ts->t = xcalloc(l->n + 1, sizeof(*ts->t));
+	ts->n = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		struct table *t = table_open_at(l->v[i], file, line, e);
+
+		if (t == NULL)
+			continue;
+		if (!cidr_ok && table_type(t) == TABLE_CIDR)
+			cfg_error(e, file, line, "%s: a cidr table only matches "
+			    "client addresses", l->v[i]);
+		if (check != NULL)
+			table_foreach(t, check, arg);
+		ts->t[ts->n++] = t;
+	}
+}
+
+void
+table_set_free(struct table_set *ts)
+{
+	for (size_t i = 0; i < ts->n; i++)
+		table_free(&ts->t[i]);
+	free(ts->t);
+	ts->t = NULL;
+	ts->n = 0;
+}
+
 struct table *
 table_from_cidr_list(const struct cfg_list *l, const char *file, int line,
     struct cfg_errors *e)

@@ -47,6 +47,23 @@ void	 table_foreach(const struct table *t,
 	    void (*fn)(void *arg, const char *file, int line, const char *key,
 	    const char *value), void *arg);
 
+/* The tables one configuration key names, in the order given. */
+struct table_set {
+	struct table	**t;
+	size_t		 n;
+};
+/*
+ * Opens each table in l, the value of a key at file:line (problems are
+ * reported there). cidr_ok 0: a cidr table is an error (it only matches
+ * client addresses). check, when given, sees every value (table_foreach).
+ */
+void	 table_set_open(struct table_set *ts, const struct cfg_list *l,
+	    const char *file, int line, int cidr_ok,
+	    void (*check)(void *arg, const char *file, int line,
+	    const char *key, const char *value), void *arg,
+	    struct cfg_errors *e);
+void	 table_set_free(struct table_set *ts);
+
 /* Exact key lookup (hash: folded to lower case; cidr: an address). */
 const char *table_get(const struct table *t, const char *key);
 /* cidr: the first rule matching the address; hash: the address as text. */
