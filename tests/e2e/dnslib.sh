@@ -136,8 +136,11 @@ expect_sink_not_contains() {
 	fi
 }
 
-# mxg_conf: the configuration on stdin; @PORT@, @BACKEND_PORT@, @DIR@,
-# @DNS@ (the resolver keys for the test DNS server) are filled in.
+# mxg_conf <<CONF: the configuration for the next start_mxguard, with
+# @PORT@ @BACKEND_PORT@ @DIR@ @LOG_LEVEL@ filled in, a line @DNS@ replaced
+# by the resolver keys (dns_conf), and a line @BASE@ by what most tests
+# start with: listen, backend, relay_domains = example.org, log_level, and
+# the resolver keys.
 mxg_conf() {
 	MXG_CONF=$T/mxguard.conf
 	MXG_CONF_IN=$T/mxguard.conf.in
@@ -152,6 +155,11 @@ _mxg_conf_fill() {
 		{ gsub(/@PORT@/, port); gsub(/@BACKEND_PORT@/, bport);
 		  gsub(/@DIR@/, dir); gsub(/@LOG_LEVEL@/, lvl) }
 		/^@DNS@$/ { print dns; next }
+		/^@BASE@$/ { print "listen = 127.0.0.1:" port
+			     print "backend = 127.0.0.1:" bport
+			     print "relay_domains = example.org"
+			     print "log_level = " lvl
+			     print dns; next }
 		{ print }' "$MXG_CONF_IN" > "$MXG_CONF"
 }
 

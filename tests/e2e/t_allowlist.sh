@@ -18,11 +18,7 @@ cat > "$T/senders" <<EOF
 friend.example.test	OK
 EOF
 mxg_conf <<CONF
-listen = 127.0.0.1:@PORT@
-backend = 127.0.0.1:@BACKEND_PORT@
-relay_domains = example.org
-log_level = @LOG_LEVEL@
-@DNS@
+@BASE@
 filters = allowlist, dnsbl, spf
 [allowlist]
 clients = cidr:$T/clients.cidr

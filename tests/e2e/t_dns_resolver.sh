@@ -10,11 +10,7 @@ start_dns
 start_sink
 conf() {
 	mxg_conf <<CONF
-listen = 127.0.0.1:@PORT@
-backend = 127.0.0.1:@BACKEND_PORT@
-relay_domains = example.org
-log_level = @LOG_LEVEL@
-@DNS@
+@BASE@
 $1
 filters = dnsbl
 [dnsbl]

@@ -13,11 +13,7 @@ start_sink
 
 conf() {	# conf WEIGHT DNS_ERROR
 	mxg_conf <<CONF
-listen = 127.0.0.1:@PORT@
-backend = 127.0.0.1:@BACKEND_PORT@
-relay_domains = example.org
-log_level = @LOG_LEVEL@
-@DNS@
+@BASE@
 filters = dnsbl
 [dnsbl]
 sites = dnsbl.test*2, bl.timeout.test*$1

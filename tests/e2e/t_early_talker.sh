@@ -10,12 +10,8 @@
 start_dns
 start_sink
 mxg_conf <<CONF
-listen = 127.0.0.1:@PORT@
-backend = 127.0.0.1:@BACKEND_PORT@
-relay_domains = example.org
-log_level = @LOG_LEVEL@
+@BASE@
 greet_delay = 1s
-@DNS@
 filters = dnsbl
 [dnsbl]
 sites = dnsbl.test

@@ -11,11 +11,7 @@
 start_dns
 start_sink
 mxg_conf <<CONF
-listen = 127.0.0.1:@PORT@
-backend = 127.0.0.1:@BACKEND_PORT@
-relay_domains = example.org
-log_level = @LOG_LEVEL@
-@DNS@
+@BASE@
 filters = rhsbl
 [rhsbl]
 sites = dbl.test=127.0.1.[2..99]
