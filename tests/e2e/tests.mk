@@ -2,6 +2,7 @@
 # this file). Each is independent: tests/e2e/lib.sh gives it a private
 # directory and free ports. Helpers (not tests): common.sh, lib.sh, smtpraw.py,
 # sinkmsg.py, stallsink.py, mkmsg.py, smuggle.sh, hostile.py, hostile_lib.sh,
+# backend_passthrough.sh,
 # dnslib.sh, dnsraw.py, rcptlib.sh, rcpt_smtp.py, fake_primary.py. One line per test, so lists merge cleanly.
 E2E_TESTS =
 E2E_TESTS += tests/e2e/t_relay_delivery_bytes.sh
